@@ -1,0 +1,196 @@
+using System.Text;
+using Tmds.Linux;
+
+namespace Pager.Kernel;
+
+/// Thin, string-friendly wrappers over the libc calls the toolkit uses.
+/// Every failure becomes a SysException naming the call and the path.
+public static unsafe class Posix
+{
+	public const int O_NONBLOCK = 0x800;
+	public const int O_CLOEXEC = 0x80000;
+	public const int O_CREAT = 0x40;
+	public const int O_TRUNC = 0x200;
+	public const int MFD_CLOEXEC = 1;
+	public const int F_GETFL = 3, F_SETFL = 4, F_SETPIPE_SZ = 1031;
+	public const int MADV_DONTFORK = 10;
+	public const int FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2;
+	public const int SIGKILL = 9, SIGBUS = 7, SIGTERM = 15;
+
+	public static byte[] Z(string s) => Encoding.UTF8.GetBytes(s + "\0");
+
+	public static int Open(string path, int flags, int mode = 0)
+	{
+		fixed (byte* p = Z(path))
+			return Sys.Check(LibC.open(p, flags | O_CLOEXEC, (mode_t)(uint)mode), "open", path);
+	}
+
+	/// open(2) that reports failure as -errno instead of throwing.
+	public static int TryOpen(string path, int flags, int mode = 0)
+	{
+		fixed (byte* p = Z(path))
+		{
+			int fd = LibC.open(p, flags | O_CLOEXEC, (mode_t)(uint)mode);
+			return fd >= 0 ? fd : -Sys.Errno;
+		}
+	}
+
+	public static void Close(int fd)
+	{
+		if (fd >= 0)
+			LibC.close(fd);
+	}
+
+	/// read(2): bytes read, 0 at end of file, -1 when it would block.
+	public static int Read(int fd, Span<byte> buf, string what)
+	{
+		fixed (byte* p = buf)
+			for (;;)
+			{
+				long n = LibC.read(fd, p, buf.Length);
+				if (n >= 0)
+					return (int)n;
+				int err = Sys.Errno;
+				if (err == Errno.EAGAIN)
+					return -1;
+				if (err != Errno.EINTR)
+					throw new SysException("read", err, what);
+			}
+	}
+
+	/// write(2): bytes written, -1 when it would block.
+	public static int Write(int fd, ReadOnlySpan<byte> buf, string what)
+	{
+		fixed (byte* p = buf)
+			for (;;)
+			{
+				long n = LibC.write(fd, p, buf.Length);
+				if (n >= 0)
+					return (int)n;
+				int err = Sys.Errno;
+				if (err == Errno.EAGAIN)
+					return -1;
+				if (err != Errno.EINTR)
+					throw new SysException("write", err, what);
+			}
+	}
+
+	/// Writes all of buf to a blocking descriptor.
+	public static void WriteAll(int fd, ReadOnlySpan<byte> buf, string what)
+	{
+		while (buf.Length > 0)
+		{
+			int n = Write(fd, buf, what);
+			if (n < 0)
+				throw new SysException("write", Errno.EAGAIN, what);
+			buf = buf[n..];
+		}
+	}
+
+	/// pread(2) until len bytes or end of file; returns the bytes read.
+	public static int PRead(int fd, Span<byte> buf, long off, string what)
+	{
+		int done = 0;
+		fixed (byte* p = buf)
+			while (done < buf.Length)
+			{
+				long n = LibC.pread(fd, p + done, buf.Length - done, off + done);
+				if (n == 0)
+					break;
+				if (n < 0)
+				{
+					if (Sys.Errno == Errno.EINTR)
+						continue;
+					throw new SysException("pread", Sys.Errno, what);
+				}
+				done += (int)n;
+			}
+		return done;
+	}
+
+	public static void PWrite(int fd, ReadOnlySpan<byte> buf, long off, string what)
+	{
+		fixed (byte* p = buf)
+			for (int done = 0; done < buf.Length;)
+			{
+				long n = LibC.pwrite(fd, p + done, buf.Length - done, off + done);
+				if (n < 0 && Sys.Errno == Errno.EINTR)
+					continue;
+				Sys.Check(n, "pwrite", what);
+				done += (int)n;
+			}
+	}
+
+	public static void SetNonblock(int fd, bool on)
+	{
+		int fl = Sys.Check(LibC.fcntl(fd, F_GETFL), "fcntl F_GETFL");
+		fl = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+		Sys.Check(LibC.fcntl(fd, F_SETFL, fl), "fcntl F_SETFL");
+	}
+
+	public static void Mkfifo(string path, int mode)
+	{
+		fixed (byte* p = Z(path))
+			Sys.Check(LibC.mkfifo(p, (mode_t)(uint)mode), "mkfifo", path);
+	}
+
+	public static void Mkdir(string path, int mode)
+	{
+		fixed (byte* p = Z(path))
+			if (LibC.mkdir(p, (mode_t)(uint)mode) < 0 && Sys.Errno != Errno.EEXIST)
+				throw new SysException("mkdir", Sys.Errno, path);
+	}
+
+	public static void Chmod(string path, int mode)
+	{
+		fixed (byte* p = Z(path))
+			Sys.Check(LibC.chmod(p, (mode_t)(uint)mode), "chmod", path);
+	}
+
+	public static void Unlink(string path)
+	{
+		fixed (byte* p = Z(path))
+			LibC.unlink(p);
+	}
+
+	public static int MemfdCreate(string name)
+	{
+		fixed (byte* p = Z(name))
+			return Sys.Check(LibC.memfd_create(p, MFD_CLOEXEC), "memfd_create", name);
+	}
+
+	public static void Ftruncate(int fd, long len, string what) =>
+		Sys.Check(LibC.ftruncate(fd, len), "ftruncate", what);
+
+	public static void PunchHole(int fd, long off, long len, string what) =>
+		Sys.Check(LibC.fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len), "fallocate", what);
+
+	/// mmap(2) of a shared file; addr 0 lets the kernel choose, any other
+	/// address is taken only if free (MAP_FIXED_NOREPLACE).
+	public static byte* MapShared(int fd, long len, bool write, ulong addr, string what)
+	{
+		int prot = LibC.PROT_READ | (write ? LibC.PROT_WRITE : 0);
+		int flags = LibC.MAP_SHARED | (addr != 0 ? LibC.MAP_FIXED_NOREPLACE : 0);
+		void* p = LibC.mmap((void*)addr, (size_t)(ulong)len, prot, flags, fd, 0);
+		if (p == LibC.MAP_FAILED)
+		{
+			int err = Sys.Errno;
+			if (err == Errno.EEXIST)
+				throw new SysException("mmap", err, $"{what} at 0x{addr:x} (the address is taken)");
+			throw new SysException("mmap", err, what);
+		}
+		if (addr != 0 && (ulong)p != addr)
+		{
+			// Kernels before 4.17 ignore MAP_FIXED_NOREPLACE.
+			LibC.munmap(p, (size_t)(ulong)len);
+			throw new SysException("mmap", Errno.EEXIST, $"{what} at 0x{addr:x} (the address is taken)");
+		}
+		return (byte*)p;
+	}
+
+	public static void Munmap(byte* p, long len) => LibC.munmap(p, (size_t)(ulong)len);
+
+	public static void Madvise(byte* p, long len, int advice, string what) =>
+		Sys.Check(LibC.madvise(p, (size_t)(ulong)len, advice), "madvise", what);
+
+}

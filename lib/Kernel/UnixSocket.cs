@@ -1,0 +1,131 @@
+using System.Text;
+using Tmds.Linux;
+
+namespace Pager.Kernel;
+
+/// Unix stream sockets that carry descriptors (SCM_RIGHTS) with their bytes.
+public static unsafe class UnixSocket
+{
+	const int SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000, SOL_SOCKET = 1, SCM_RIGHTS = 1;
+	const int MSG_NOSIGNAL = 0x4000, MSG_CMSG_CLOEXEC = 0x40000000;
+
+	static int Socket() => Sys.Check(LibC.socket(LibC.AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket");
+
+	static sockaddr_un Address(string path)
+	{
+		var a = new sockaddr_un { sun_family = LibC.AF_UNIX };
+		var b = Encoding.UTF8.GetBytes(path);
+		if (b.Length >= 108)
+			throw new SysException("bind", Errno.EINVAL, $"{path} (longer than a socket path may be)");
+		for (int i = 0; i < b.Length; i++)
+			a.sun_path[i] = b[i];
+		return a;
+	}
+
+	public static int Listen(string path)
+	{
+		int fd = Socket();
+		var a = Address(path);
+		Posix.Unlink(path);
+		Sys.Check(LibC.bind(fd, (sockaddr*)&a, (uint)sizeof(sockaddr_un)), "bind", path);
+		Sys.Check(LibC.listen(fd, 64), "listen", path);
+		return fd;
+	}
+
+	/// accept(2) on a listening socket; -1 when no connection waits.
+	public static int Accept(int fd)
+	{
+		int c = LibC.accept4(fd, null, null, SOCK_CLOEXEC);
+		if (c < 0 && (Sys.Errno == Errno.EAGAIN || Sys.Errno == Errno.EINTR))
+			return -1;
+		return Sys.Check(c, "accept");
+	}
+
+	public static int Connect(string path)
+	{
+		int fd = Socket();
+		var a = Address(path);
+		if (LibC.connect(fd, (sockaddr*)&a, (uint)sizeof(sockaddr_un)) < 0)
+		{
+			int err = Sys.Errno;
+			LibC.close(fd);
+			throw new SysException("connect", err, path);
+		}
+		return fd;
+	}
+
+	/// Sends all of buf; passFd, if not -1, rides along with the first byte.
+	public static void Send(int fd, ReadOnlySpan<byte> buf, int passFd = -1)
+	{
+		byte* control = stackalloc byte[64];
+		fixed (byte* p = buf)
+		{
+			int done = 0;
+			while (done < buf.Length)
+			{
+				var iov = new iovec { iov_base = p + done, iov_len = (size_t)(ulong)(buf.Length - done) };
+				var msg = new msghdr { msg_iov = &iov, msg_iovlen = 1 };
+				if (passFd >= 0 && done == 0)
+				{
+					msg.msg_control = control;
+					msg.msg_controllen = (socklen_t)(uint)LibC.CMSG_SPACE(sizeof(int));
+					var c = LibC.CMSG_FIRSTHDR(&msg);
+					c->cmsg_len = (socklen_t)(uint)LibC.CMSG_LEN(sizeof(int));
+					c->cmsg_level = SOL_SOCKET;
+					c->cmsg_type = SCM_RIGHTS;
+					*(int*)LibC.CMSG_DATA(c) = passFd;
+				}
+				long n = LibC.sendmsg(fd, &msg, MSG_NOSIGNAL);
+				if (n < 0 && Sys.Errno == Errno.EINTR)
+					continue;
+				if (n < 0 && Sys.Errno == Errno.EAGAIN)
+				{
+					Wait(fd, LibC.POLLOUT);
+					continue;
+				}
+				Sys.Check(n, "sendmsg");
+				done += (int)n;
+			}
+		}
+	}
+
+	/// Receives into buf; descriptors that came with the bytes are added to
+	/// fds. Returns bytes read, 0 at end, -1 when it would block.
+	public static int Receive(int fd, Span<byte> buf, List<int> fds)
+	{
+		byte* control = stackalloc byte[256];
+		fixed (byte* p = buf)
+			for (;;)
+			{
+				var iov = new iovec { iov_base = p, iov_len = (size_t)(ulong)buf.Length };
+				var msg = new msghdr { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = (socklen_t)256u };
+				long n = LibC.recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+				if (n < 0)
+				{
+					int err = Sys.Errno;
+					if (err == Errno.EINTR)
+						continue;
+					if (err == Errno.EAGAIN)
+						return -1;
+					if (err == 104) // ECONNRESET: the peer went away
+						return 0;
+					throw new SysException("recvmsg", err);
+				}
+				for (var c = LibC.CMSG_FIRSTHDR(&msg); c != null; c = LibC.CMSG_NXTHDR(&msg, c))
+				{
+					if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+						continue;
+					int count = ((int)c->cmsg_len - LibC.CMSG_LEN(0)) / sizeof(int);
+					for (int i = 0; i < count; i++)
+						fds.Add(((int*)LibC.CMSG_DATA(c))[i]);
+				}
+				return (int)n;
+			}
+	}
+
+	static void Wait(int fd, short events)
+	{
+		var p = new pollfd { fd = fd, events = events };
+		LibC.poll(&p, 1, -1);
+	}
+}

@@ -1,0 +1,25 @@
+namespace Pager.Protocol;
+
+/// Where pagerd's namespace lives, and the names in it; see pagerd(8).
+public static class Dir
+{
+	/// $PAGERDIR, else $XDG_RUNTIME_DIR/pager, else /tmp/pager-$UID.
+	public static string Root()
+	{
+		var d = Environment.GetEnvironmentVariable("PAGERDIR");
+		if (!string.IsNullOrEmpty(d))
+			return d;
+		var x = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
+		if (!string.IsNullOrEmpty(x))
+			return Path.Combine(x, "pager");
+		return $"/tmp/pager-{Tmds.Linux.LibC.getuid()}";
+	}
+
+	public static string Socket(string root) => Path.Combine(root, "sock");
+	public static string Ctl(string root) => Path.Combine(root, "ctl");
+	public static string Map(string root, string map) => Path.Combine(root, map);
+	public static string Fault(string root, string map) => Path.Combine(root, map, "fault");
+	public static string Fill(string root, string map) => Path.Combine(root, map, "fill");
+	public static string MapCtl(string root, string map) => Path.Combine(root, map, "ctl");
+	public static string Status(string root, string map) => Path.Combine(root, map, "status");
+}

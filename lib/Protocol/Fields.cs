@@ -1,0 +1,63 @@
+using System.Text;
+
+namespace Pager.Protocol;
+
+/// Splits a line into fields the way Plan 9's tokenize does: blanks
+/// separate, single quotes group, and '' inside quotes is a quote.
+public static class Fields
+{
+	public static List<string> Split(string line) => Split(line, int.MaxValue, out _);
+
+	/// Splits at most max fields; rest is what follows them, untouched.
+	public static List<string> Split(string line, int max, out string rest)
+	{
+		var f = new List<string>();
+		int i = 0;
+		rest = "";
+		while (true)
+		{
+			while (i < line.Length && IsBlank(line[i]))
+				i++;
+			if (i >= line.Length)
+				return f;
+			if (f.Count == max)
+			{
+				rest = line[i..].TrimEnd();
+				return f;
+			}
+			var b = new StringBuilder();
+			bool quoted = false;
+			for (; i < line.Length; i++)
+			{
+				char c = line[i];
+				if (c == '\'')
+				{
+					if (quoted && i + 1 < line.Length && line[i + 1] == '\'')
+					{
+						b.Append('\'');
+						i++;
+					}
+					else
+						quoted = !quoted;
+				}
+				else if (!quoted && IsBlank(c))
+					break;
+				else
+					b.Append(c);
+			}
+			if (quoted)
+				throw new ProtocolException($"unbalanced quote in '{line}'");
+			f.Add(b.ToString());
+		}
+	}
+
+	/// Quotes a field if it needs it, so that Split gives it back.
+	public static string Quote(string s)
+	{
+		if (s.Length > 0 && !s.Any(c => IsBlank(c) || c == '\''))
+			return s;
+		return "'" + s.Replace("'", "''") + "'";
+	}
+
+	static bool IsBlank(char c) => c is ' ' or '\t' or '\r';
+}

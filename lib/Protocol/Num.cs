@@ -1,0 +1,62 @@
+using System.Globalization;
+
+namespace Pager.Protocol;
+
+/// Numbers in the protocol and in control messages.
+public static class Num
+{
+	/// A non-negative number: decimal, or hex with 0x.
+	public static long Parse(string s, string what)
+	{
+		bool ok = s.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+			? long.TryParse(s.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out long v)
+			: long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out v);
+		if (!ok || v < 0)
+			throw new ProtocolException($"bad {what} '{s}'");
+		return v;
+	}
+
+	/// A size: a number with an optional k, m, g or t suffix (powers of 1024).
+	public static long Size(string s, string what)
+	{
+		if (s.Length == 0)
+			throw new ProtocolException($"bad {what} ''");
+		int shift = char.ToLowerInvariant(s[^1]) switch { 'k' => 10, 'm' => 20, 'g' => 30, 't' => 40, _ => 0 };
+		long v = Parse(shift == 0 ? s : s[..^1], what);
+		if (shift > 0 && v > long.MaxValue >> shift)
+			throw new ProtocolException($"bad {what} '{s}': too large");
+		return v << shift;
+	}
+
+	/// A duration: a number with ms, s, m or h; a bare number is seconds.
+	public static TimeSpan Duration(string s, string what)
+	{
+		string[] units = ["ms", "s", "m", "h"];
+		foreach (var u in units)
+			if (s.EndsWith(u) && (u != "s" || !s.EndsWith("ms")) && s.Length > u.Length)
+			{
+				long n = Parse(s[..^u.Length], what);
+				return u switch
+				{
+					"ms" => TimeSpan.FromMilliseconds(n),
+					"s" => TimeSpan.FromSeconds(n),
+					"m" => TimeSpan.FromMinutes(n),
+					_ => TimeSpan.FromHours(n),
+				};
+			}
+		return TimeSpan.FromSeconds(Parse(s, what));
+	}
+
+	/// A size as people write it: 4096 → 4k, 67108864 → 64m.
+	public static string SizeString(long v)
+	{
+		string[] suffix = ["", "k", "m", "g", "t"];
+		int i = 0;
+		while (i < 4 && v != 0 && v % 1024 == 0)
+		{
+			v /= 1024;
+			i++;
+		}
+		return v.ToString(CultureInfo.InvariantCulture) + suffix[i];
+	}
+}

@@ -1,0 +1,93 @@
+namespace Pager.Protocol;
+
+/// The one parser of message header lines.
+public static class Parse
+{
+	/// Parses a header line (no newline). Throws ProtocolException with a
+	/// message that quotes the line.
+	public static Msg Line(string line)
+	{
+		try
+		{
+			return Fields0(line);
+		}
+		catch (ProtocolException e)
+		{
+			throw new ProtocolException($"{e.Message} in '{Clip(line)}'");
+		}
+	}
+
+	static Msg Fields0(string line)
+	{
+		var head = Fields.Split(line, 1, out _);
+		if (head.Count == 0)
+			throw new ProtocolException("empty message");
+		if (!Verbs.TryParse(head[0], out var verb))
+			throw new ProtocolException($"unknown verb '{head[0]}'");
+
+		// error and fail end in free text; everything else in key=value fields.
+		int fixedCount = verb switch
+		{
+			Verb.File => 6,
+			Verb.Sync or Verb.Synced => 3,
+			_ => 4,
+		};
+		string text = "";
+		var f = Verbs.HasText(verb) ? Fields.Split(line, fixedCount, out text) : Fields.Split(line);
+		if (f.Count < fixedCount)
+			throw new ProtocolException($"{head[0]} needs {Usage(verb)}");
+
+		var m = new Msg { Verb = verb, Map = f[1], Line = line };
+		Names.CheckMap(m.Map);
+		if (Verbs.HasSeq(verb))
+			m.Seq = Num.Parse(f[2], "sequence number");
+		else
+		{
+			m.Off = Num.Parse(f[2], "offset");
+			m.Len = Num.Parse(f[3], "length");
+			if (m.Len == 0)
+				throw new ProtocolException("zero length");
+			if (m.Off > long.MaxValue - m.Len)
+				throw new ProtocolException("range overflows");
+		}
+		if (verb == Verb.File)
+		{
+			m.Path = f[4];
+			m.FileOff = Num.Parse(f[5], "file offset");
+		}
+		if (Verbs.HasText(verb))
+			m.Text = text.Length > 0 ? text : "unspecified error";
+		for (int i = fixedCount; i < f.Count; i++)
+		{
+			int eq = f[i].IndexOf('=');
+			if (eq <= 0)
+				throw new ProtocolException($"extra field '{f[i]}' (want key=value)");
+			m.Keys.Add(new(f[i][..eq], f[i][(eq + 1)..]));
+		}
+		return m;
+	}
+
+	public static string Usage(Verb v) => v switch
+	{
+		Verb.File => "MAP OFF LEN PATH FOFF",
+		Verb.Sync or Verb.Synced => "MAP SEQ",
+		Verb.Error or Verb.Fail => "MAP OFF LEN MESSAGE",
+		_ => "MAP OFF LEN",
+	};
+
+	internal static string Clip(string s) => s.Length <= 120 ? s : s[..117] + "...";
+}
+
+public static class Names
+{
+	/// Map names are single path elements: letters, digits, '.', '-', '_'.
+	public static void CheckMap(string name)
+	{
+		if (!IsMap(name))
+			throw new ProtocolException($"bad map name '{Parse.Clip(name)}'");
+	}
+
+	public static bool IsMap(string name) =>
+		name.Length is > 0 and <= 64 && name[0] != '.' && name != "ctl" && name != "sock"
+		&& name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_');
+}

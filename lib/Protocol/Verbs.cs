@@ -1,0 +1,20 @@
+namespace Pager.Protocol;
+
+public static class Verbs
+{
+	static readonly string[] names =
+		["read", "data", "file", "zero", "error", "punt", "write", "sync", "ok", "fail", "synced", "evict"];
+
+	public static string Name(Verb v) => names[(int)v];
+
+	public static bool TryParse(string s, out Verb v)
+	{
+		int i = Array.IndexOf(names, s);
+		v = (Verb)Math.Max(i, 0);
+		return i >= 0;
+	}
+
+	public static bool HasPayload(Verb v) => v is Verb.Data or Verb.Write;
+	public static bool HasText(Verb v) => v is Verb.Error or Verb.Fail;
+	public static bool HasSeq(Verb v) => v is Verb.Sync or Verb.Synced;
+}
