@@ -1,1 +1,83 @@
-return 0;
+using System.CommandLine;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Pager.Daemon;
+using Pager.Kernel;
+using Pager.Protocol;
+using Tmds.Linux;
+
+// pagerd: serves maps to attached processes over userfaultfd; see pagerd(8).
+
+var fg = new Option<bool>("-f") { Description = "stay in the foreground and log to standard error" };
+var dir = new Option<string?>("-d") { Description = "serve the namespace in DIR (default $PAGERDIR)", HelpName = "DIR" };
+var cmd = new RootCommand("pagerd: serve maps whose page faults become text requests") { fg, dir };
+cmd.SetAction(r => Pagerd.Serve(r.GetValue(fg), r.GetValue(dir) ?? Dir.Root()));
+return cmd.Parse(args).Invoke();
+
+static unsafe class Pagerd
+{
+	const string Detached = "PAGERD_DETACHED";
+
+	public static int Serve(bool foreground, string root)
+	{
+		if (!foreground)
+			return Background(root);
+		Server srv;
+		try
+		{
+			srv = new Server(root, Log);
+		}
+		catch (Exception e) when (e is SysException or CtlException or NotSupportedException)
+		{
+			Console.Error.WriteLine($"pagerd: {root}: {e.Message}");
+			return 1;
+		}
+		if (Environment.GetEnvironmentVariable(Detached) == "1")
+			Detach();
+		using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; srv.Stop(); });
+		using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; srv.Stop(); });
+		using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => c.Cancel = true);
+		Log($"serving {root}");
+		srv.Run();
+		srv.Dispose();
+		Log("exiting");
+		return 0;
+	}
+
+	static void Log(string s) => Console.Error.WriteLine($"pagerd: {s}");
+
+	/// Starts `pagerd -f` as a daemon and returns once it serves, or
+	/// prints why it could not.
+	static int Background(string root)
+	{
+		var psi = new ProcessStartInfo(Environment.ProcessPath!)
+		{
+			RedirectStandardInput = true,
+			RedirectStandardOutput = true,
+			RedirectStandardError = true,
+		};
+		psi.ArgumentList.Add("-f");
+		psi.ArgumentList.Add("-d");
+		psi.ArgumentList.Add(root);
+		psi.Environment[Detached] = "1";
+		using var p = Process.Start(psi)!;
+		// The daemon closes its standard error once it serves, or exits.
+		var said = p.StandardError.ReadToEnd();
+		if (p.HasExited && p.ExitCode != 0 || !File.Exists(Dir.Socket(root)))
+		{
+			Console.Error.Write(said);
+			return 1;
+		}
+		return 0;
+	}
+
+	/// Leaves the caller's session and standard streams behind.
+	static void Detach()
+	{
+		LibC.setsid();
+		int devnull = Posix.Open("/dev/null", LibC.O_RDWR);
+		for (int fd = 0; fd < 3; fd++)
+			LibC.dup2(devnull, fd);
+		Posix.Close(devnull);
+	}
+}

@@ -80,7 +80,9 @@ public static unsafe class UnixSocket
 					continue;
 				if (n < 0 && Sys.Errno == Errno.EAGAIN)
 				{
-					Wait(fd, LibC.POLLOUT);
+					// A peer that reads nothing for this long is not reading.
+					if (!Wait(fd, LibC.POLLOUT, 5000))
+						throw new SysException("sendmsg", Errno.EAGAIN, "(the peer is not reading)");
 					continue;
 				}
 				Sys.Check(n, "sendmsg");
@@ -123,9 +125,9 @@ public static unsafe class UnixSocket
 			}
 	}
 
-	static void Wait(int fd, short events)
+	static bool Wait(int fd, short events, int ms)
 	{
 		var p = new pollfd { fd = fd, events = events };
-		LibC.poll(&p, 1, -1);
+		return LibC.poll(&p, 1, ms) > 0;
 	}
 }

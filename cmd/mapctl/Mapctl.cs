@@ -1,0 +1,85 @@
+using Pager.Client;
+using Pager.Kernel;
+using Pager.Protocol;
+
+namespace Pager.Cmd;
+
+/// The verbs of mapctl, each a short function over lib/Client.
+sealed class Mapctl(string? root)
+{
+	public static bool Force, Watch;
+	public static int Count;
+
+	/// Runs one verb; failures print `mapctl: what: why` and exit 1.
+	public static int Run(string? root, Func<Mapctl, int> verb)
+	{
+		try
+		{
+			return verb(new Mapctl(root));
+		}
+		catch (Exception e) when (e is PagerException or SysException or ProtocolException)
+		{
+			Console.Error.WriteLine($"mapctl: {e.Message}");
+			return 1;
+		}
+		catch (IOException e) when (e.HResult == 32 || e.Message.Contains("Broken pipe"))
+		{
+			return 0; // the reader went away: as cat does, stop quietly
+		}
+	}
+
+	/// A control message whose reply lines go to standard output.
+	public int Ctl(string verb, string[] args)
+	{
+		if (verb == "rm" && Force)
+			args = [.. args, "force"];
+		using var c = new Control(root);
+		var line = string.Join(' ', new[] { verb }.Concat(args.Select(Fields.Quote)));
+		foreach (var l in c.Call(line))
+			Console.Out.WriteLine(l);
+		return 0;
+	}
+
+	public int Stat(string name)
+	{
+		using var c = new Control(root);
+		if (!Watch)
+		{
+			foreach (var l in c.Call($"stat {Fields.Quote(name)}"))
+				Console.Out.WriteLine(l);
+			return 0;
+		}
+		string[] cols = ["resident", "faults", "requests", "fills", "filled", "waiting", "errors"];
+		Console.Out.WriteLine(string.Join(' ', cols.Select(k => k.PadLeft(10))));
+		for (int n = 0; Count == 0 || n < Count; n++)
+		{
+			if (n > 0)
+				Thread.Sleep(1000);
+			var kv = c.Call($"stat {Fields.Quote(name)}").Select(l => l.Split(' ', 2)).ToDictionary(f => f[0], f => f[1]);
+			Console.Out.WriteLine(string.Join(' ', cols.Select(k => kv[k].PadLeft(10))));
+			Console.Out.Flush();
+		}
+		return 0;
+	}
+
+	/// Attaches the map and copies its bytes out through a buffer of our
+	/// own, so every fault is a user-mode one that pagerd serves.
+	public unsafe int Cat(string[] a)
+	{
+		using var m = Mapping.Attach(a[0], new AttachOptions { ReadOnly = true, Root = root });
+		long off = a.Length > 1 ? Num.Size(a[1], "offset") : 0;
+		long len = a.Length > 2 ? Num.Size(a[2], "length") : m.Size - off;
+		if (off > m.Size || len > m.Size - off)
+			throw new PagerException($"cat {a[0]}: range {off} {len} is outside the map (size {m.Size})");
+		var buf = new byte[1 << 20];
+		using var stdout = Console.OpenStandardOutput();
+		for (long done = 0; done < len;)
+		{
+			int n = (int)Math.Min(buf.Length, len - done);
+			m.Span(off + done, n).CopyTo(buf);
+			stdout.Write(buf, 0, n);
+			done += n;
+		}
+		return 0;
+	}
+}

@@ -1,0 +1,137 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Pager.Kernel;
+using Pager.Protocol;
+
+namespace Pager.Client;
+
+/// A connection to pagerd's socket: requests and their replies, and the
+/// notes pagerd sends unasked (errors on attached maps).
+public sealed class Control : IDisposable
+{
+	readonly int fd;
+	readonly BlockingCollection<string> replies = new();
+	readonly ConcurrentQueue<int> fds = new();
+	readonly Thread reader;
+	readonly object callLock = new();
+	volatile bool closing;
+
+	/// Called on the reader thread for each note, without the "note ".
+	public event Action<string>? Note;
+	/// Called on the reader thread when pagerd closes the connection.
+	public event Action? Lost;
+
+	public static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
+
+	public Control(string? root = null)
+	{
+		root ??= Dir.Root();
+		try
+		{
+			fd = UnixSocket.Connect(Dir.Socket(root));
+		}
+		catch (SysException e)
+		{
+			throw new PagerException($"cannot reach pagerd at {root}: {e.Message}");
+		}
+		reader = new Thread(Read) { IsBackground = true, Name = "pager control" };
+		reader.Start();
+	}
+
+	public bool Connected => !replies.IsAddingCompleted;
+
+	/// Sends a request and returns the lines of its reply; err replies
+	/// throw PagerException with pagerd's text.
+	public List<string> Call(string request, int passFd = -1) => Call(request, passFd, out _);
+
+	public List<string> Call(string request, int passFd, out int gotFd)
+	{
+		lock (callLock)
+		{
+			gotFd = -1;
+			try
+			{
+				UnixSocket.Send(fd, Encoding.UTF8.GetBytes(request + "\n"), passFd);
+			}
+			catch (SysException e)
+			{
+				throw new PagerException($"pagerd: {e.Message}");
+			}
+			var head = Take(request);
+			if (head.StartsWith("err "))
+				throw new PagerException(head[4..]);
+			if (!head.StartsWith("ok ") || !int.TryParse(head[3..], out int n))
+				throw new PagerException($"pagerd: bad reply '{head}' to '{request}'");
+			var body = new List<string>(n);
+			for (int i = 0; i < n; i++)
+				body.Add(Take(request));
+			if (fds.TryDequeue(out int f))
+				gotFd = f;
+			return body;
+		}
+	}
+
+	string Take(string request)
+	{
+		try
+		{
+			if (replies.TryTake(out var l, ReplyTimeout))
+				return l;
+		}
+		catch (InvalidOperationException)
+		{
+		}
+		throw new PagerException(replies.IsAddingCompleted
+			? $"pagerd closed the connection during '{request}'"
+			: $"pagerd did not answer '{request}' in {ReplyTimeout.TotalSeconds}s");
+	}
+
+	void Read()
+	{
+		var buf = new byte[16 << 10];
+		var got = new List<int>();
+		var lines = new LineBuffer();
+		for (;;)
+		{
+			int n;
+			try
+			{
+				n = UnixSocket.Receive(fd, buf, got);
+			}
+			catch (SysException)
+			{
+				n = 0;
+			}
+			foreach (var f in got)
+				fds.Enqueue(f);
+			got.Clear();
+			if (n <= 0)
+				break;
+			lines.Feed(buf.AsSpan(0, n), Line, _ => { });
+		}
+		replies.CompleteAdding();
+		if (!closing)
+			Lost?.Invoke();
+	}
+
+	void Line(string l)
+	{
+		if (l.StartsWith("note "))
+			Note?.Invoke(l[5..]);
+		else
+			replies.Add(l);
+	}
+
+	public void Dispose()
+	{
+		closing = true;
+		Tmds.Linux.LibC.shutdown(fd, 2);
+		reader.Join(TimeSpan.FromSeconds(5));
+		Posix.Close(fd);
+		while (fds.TryDequeue(out int f))
+			Posix.Close(f);
+	}
+}
+
+/// A failure the toolkit reports to its user: a sentence, no stack.
+public class PagerException(string message) : Exception(message);

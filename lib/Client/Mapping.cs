@@ -1,0 +1,157 @@
+using Pager.Kernel;
+using Pager.Protocol;
+
+namespace Pager.Client;
+
+public sealed record AttachOptions
+{
+	public bool ReadOnly { get; init; }
+	/// Where to map; 0 lets the kernel choose.
+	public ulong Address { get; init; }
+	/// How long faults wait for a pagerd that went away before they fail
+	/// with SIGBUS. Default: $PAGER_GRACE, else 10s.
+	public TimeSpan? Grace { get; init; }
+	/// The namespace; default Dir.Root().
+	public string? Root { get; init; }
+}
+
+/// A map attached to this process: memory whose faults pagerd serves.
+/// The control connection stays open while attached: errors on the map
+/// arrive on it (Note), and Dispose detaches.
+public sealed unsafe class Mapping : IDisposable
+{
+	public string Name { get; }
+	public long Size { get; }
+	public long Length { get; }
+	public long PageSize { get; }
+	public bool ReadOnly { get; }
+	public byte* Pointer { get; private set; }
+
+	readonly Control ctl;
+	readonly Userfaultfd uffd;
+	readonly TimeSpan grace;
+	volatile bool detaching;
+	Thread? failsafe;
+
+	/// Errors pagerd reports on this map, e.g. "error words 0 4096 pager: ..."
+	public event Action<string>? Note;
+
+	Mapping(string name, Control ctl, string info, int memfd, AttachOptions o)
+	{
+		Name = name;
+		this.ctl = ctl;
+		var kv = Fields.Split(info).Skip(1).Where(w => w.Contains('='))
+			.ToDictionary(w => w[..w.IndexOf('=')], w => w[(w.IndexOf('=') + 1)..]);
+		Size = Num.Parse(kv["size"], "size");
+		Length = Num.Parse(kv["length"], "length");
+		PageSize = Num.Size(kv["pagesize"], "pagesize");
+		ReadOnly = kv["mode"] == "ro";
+		grace = o.Grace ?? DefaultGrace();
+		try
+		{
+			Pointer = Posix.MapShared(memfd, Length, !ReadOnly, o.Address, "map " + name);
+		}
+		finally
+		{
+			Posix.Close(memfd);
+		}
+		// A forked child would see the range unregistered, its missing
+		// pages as zeros: it gets no mapping at all instead.
+		Posix.Madvise(Pointer, Length, Posix.MADV_DONTFORK, "map " + name);
+		uffd = Userfaultfd.Create(Uffd.UFFD_FEATURE_MISSING_SHMEM, Uffd.UFFD_FEATURE_THREAD_ID | Uffd.UFFD_FEATURE_POISON);
+		uffd.Register((ulong)Pointer, (ulong)Length, Uffd.UFFDIO_REGISTER_MODE_MISSING);
+		ctl.Note += n => Note?.Invoke(n);
+		ctl.Lost += Lost;
+		ctl.Call($"uffd {name} base=0x{(ulong)Pointer:x} mode={(ReadOnly ? "ro" : "rw")}", uffd.Fd);
+	}
+
+	public static Mapping Attach(string name, AttachOptions? o = null)
+	{
+		o ??= new AttachOptions();
+		var ctl = new Control(o.Root);
+		try
+		{
+			var body = ctl.Call($"attach {name} mode={(o.ReadOnly ? "ro" : "rw")}", -1, out int memfd);
+			if (memfd < 0 || body.Count != 1)
+				throw new PagerException($"attach {name}: pagerd sent no memory");
+			return new Mapping(name, ctl, body[0], memfd, o);
+		}
+		catch
+		{
+			ctl.Dispose();
+			throw;
+		}
+	}
+
+	public Span<byte> Span(long off, int len)
+	{
+		if (off < 0 || len < 0 || off + len > Length)
+			throw new ArgumentOutOfRangeException(nameof(off), $"{off}+{len} is outside map {Name} of {Length} bytes");
+		return new Span<byte>(Pointer + off, len);
+	}
+
+	static TimeSpan DefaultGrace()
+	{
+		var g = Environment.GetEnvironmentVariable("PAGER_GRACE");
+		return string.IsNullOrEmpty(g) ? TimeSpan.FromSeconds(10) : Num.Duration(g, "PAGER_GRACE");
+	}
+
+	/// pagerd went away. Faults wait for it for the grace time; then every
+	/// fault, pending or new, is failed loudly with SIGBUS. A missing page
+	/// must never read as zeros.
+	void Lost()
+	{
+		if (detaching)
+			return;
+		failsafe = new Thread(FailFaults) { IsBackground = true, Name = "pager failsafe" };
+		failsafe.Start();
+	}
+
+	void FailFaults()
+	{
+		var end = DateTime.UtcNow + grace;
+		while (DateTime.UtcNow < end && !detaching)
+			Thread.Sleep(50);
+		if (detaching)
+			return;
+		Console.Error.WriteLine($"pager: map {Name}: lost pagerd (control connection closed); faults on missing pages now raise SIGBUS");
+		var events = new uffd_msg[16];
+		uffd.Wake((ulong)Pointer, (ulong)Length);
+		while (!detaching)
+		{
+			if (!Readable(uffd.Fd, 100))
+				continue;
+			int n = uffd.Read(events);
+			for (int i = 0; i < n; i++)
+				if (events[i].@event == Uffd.UFFD_EVENT_PAGEFAULT)
+					uffd.Poison(events[i].pagefault_address & ~4095UL, 4096);
+		}
+	}
+
+	static bool Readable(int fd, int ms)
+	{
+		var p = new Tmds.Linux.pollfd { fd = fd, events = Tmds.Linux.LibC.POLLIN };
+		return Tmds.Linux.LibC.poll(&p, 1, ms) > 0;
+	}
+
+	public void Dispose()
+	{
+		if (Pointer == null)
+			return;
+		detaching = true;
+		if (ctl.Connected)
+			try
+			{
+				ctl.Call($"detach {Name}");
+			}
+			catch (PagerException)
+			{
+			}
+		failsafe?.Join(TimeSpan.FromSeconds(5));
+		uffd.Unregister((ulong)Pointer, (ulong)Length);
+		Posix.Munmap(Pointer, Length);
+		Pointer = null;
+		uffd.Dispose();
+		ctl.Dispose();
+	}
+}

@@ -1,0 +1,46 @@
+using Pager.Kernel;
+
+namespace Pager.Daemon;
+
+/// One client's mapping of a map: the client registered its mapping at
+/// Base with its own userfaultfd and sent pagerd that descriptor.
+public sealed class Attachment(Map map, Conn conn, Userfaultfd uffd, ulong @base, bool readOnly)
+{
+	public Map Map => map;
+	public Conn Conn => conn;
+	public Userfaultfd Uffd => uffd;
+	public ulong Base => @base;
+	public bool ReadOnly => readOnly;
+
+	/// Wakes the client's threads waiting on [off, off+len); a client that
+	/// is gone is ignored (its connection's hang-up cleans up).
+	public void Wake(long off, long len)
+	{
+		try
+		{
+			uffd.Wake(@base + (ulong)off, (ulong)len);
+		}
+		catch (SysException)
+		{
+		}
+	}
+}
+
+/// A thread blocked on a missing page.
+public sealed class Waiter(Attachment a, long off, int tid)
+{
+	public Attachment A => a;
+	public long Off => off;
+	public int Tid => tid;
+	public readonly long Since = Environment.TickCount64;
+	public bool Reported;
+}
+
+/// A range asked of the pager and not yet answered.
+public sealed record Req(long Off, long Len, int Tid);
+
+/// An error recorded on a map.
+public sealed record ErrorEntry(DateTime Time, long Off, long Len, string Text)
+{
+	public override string ToString() => $"{Time:yyyy-MM-ddTHH:mm:ss.fffZ} {Off} {Len} {Text}";
+}

@@ -1,0 +1,56 @@
+using System.Numerics;
+
+namespace Pager.Daemon;
+
+/// One bit a page: compact enough for a 64 GiB map (2 MiB of bits).
+public sealed class Bitmap(long bits)
+{
+	readonly ulong[] w = new ulong[(bits + 63) / 64];
+
+	public long Length => bits;
+
+	public bool this[long i]
+	{
+		get => (w[i >> 6] & 1UL << (int)(i & 63)) != 0;
+		set
+		{
+			if (value)
+				w[i >> 6] |= 1UL << (int)(i & 63);
+			else
+				w[i >> 6] &= ~(1UL << (int)(i & 63));
+		}
+	}
+
+	public void Set(long from, long to, bool value)
+	{
+		for (long i = from; i < to; i++)
+			this[i] = value;
+	}
+
+	/// The first index in [from, to) whose bit is value, or to.
+	public long Next(long from, long to, bool value)
+	{
+		long i = from;
+		while (i < to)
+		{
+			ulong word = value ? w[i >> 6] : ~w[i >> 6];
+			word >>= (int)(i & 63);
+			if (word != 0)
+				return Math.Min(to, i + BitOperations.TrailingZeroCount(word));
+			i = (i | 63) + 1;
+		}
+		return to;
+	}
+
+	public bool All(long from, long to, bool value) => Next(from, to, !value) == to;
+
+	public long Count()
+	{
+		long n = 0;
+		foreach (var x in w)
+			n += BitOperations.PopCount(x);
+		return n;
+	}
+
+	public void Clear() => Array.Clear(w);
+}

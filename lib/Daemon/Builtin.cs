@@ -1,0 +1,39 @@
+using Pager.Kernel;
+
+namespace Pager.Daemon;
+
+/// A map's built-in source, served inside pagerd with no pager process:
+/// file:PATH (from the map's offset) or zero.
+sealed class Builtin : IDisposable
+{
+	readonly Options opt;
+	int fd = -1;
+	string openPath = "";
+
+	public Builtin(Options opt) => this.opt = opt;
+
+	public bool Exists => opt.Source != "";
+
+	/// Fills buf with the source's bytes at map offset off; bytes past the
+	/// end of the file, or past the map's last byte (left), are zero.
+	public void Read(long off, Span<byte> buf, long left)
+	{
+		int got = 0;
+		if (opt.Source.StartsWith("file:"))
+		{
+			var path = opt.Source[5..];
+			if (fd < 0 || openPath != path)
+			{
+				Posix.Close(fd);
+				fd = -1;
+				fd = Posix.Open(path, Tmds.Linux.LibC.O_RDONLY);
+				openPath = path;
+			}
+			int want = (int)Math.Clamp(left, 0, buf.Length);
+			got = Posix.PRead(fd, buf[..want], opt.Offset + off, path);
+		}
+		buf[got..].Clear();
+	}
+
+	public void Dispose() => Posix.Close(fd);
+}

@@ -1,0 +1,126 @@
+using System.Text;
+using Pager.Kernel;
+
+namespace Pager.Daemon;
+
+/// The write end of a FIFO whose reader comes and goes (a map's fault
+/// FIFO). pagerd never holds the read end, so an open with O_NONBLOCK
+/// succeeds exactly when a reader is there: Probe tries it on each tick.
+/// Lines go out in writes of at most PIPE_BUF bytes that end at a line's
+/// end, so a line is never split.
+public sealed class FifoOut : IDisposable
+{
+	readonly Loop loop;
+	readonly string path;
+	readonly Action onGone;
+	byte[] buf = new byte[64 << 10];
+	int head, tail;
+	int fd = -1;
+
+	public FifoOut(Loop loop, string path, Action onGone)
+	{
+		this.loop = loop;
+		this.path = path;
+		this.onGone = onGone;
+		Posix.Mkfifo(path, 0x1b0);
+	}
+
+	public bool Open => fd >= 0;
+
+	/// Opens the FIFO if a reader waits; true when it did just now.
+	public bool Probe()
+	{
+		if (fd >= 0)
+			return false;
+		int f = Posix.TryOpen(path, Tmds.Linux.LibC.O_WRONLY | Posix.O_NONBLOCK);
+		if (f < 0)
+			return false;
+		fd = f;
+		loop.Add(fd, 0, Ready);
+		return true;
+	}
+
+	public void Send(string line)
+	{
+		if (fd < 0)
+			return;
+		int n = Encoding.UTF8.GetByteCount(line) + 1;
+		if (tail + n > buf.Length)
+			Grow(n);
+		tail += Encoding.UTF8.GetBytes(line, buf.AsSpan(tail));
+		buf[tail++] = (byte)'\n';
+		Flush();
+	}
+
+	void Grow(int n)
+	{
+		int live = tail - head;
+		var b = live + n > buf.Length ? new byte[Math.Max(buf.Length * 2, live + n)] : buf;
+		Array.Copy(buf, head, b, 0, live);
+		buf = b;
+		head = 0;
+		tail = live;
+	}
+
+	void Flush()
+	{
+		while (fd >= 0 && head < tail)
+		{
+			int n = Math.Min(tail - head, Protocol.Format.PipeBuf);
+			if (head + n < tail)
+				n = Math.Max(buf.AsSpan(head, n).LastIndexOf((byte)'\n') + 1, 1);
+			int w = Write(buf.AsSpan(head, n));
+			if (w < 0)
+			{
+				loop.Modify(fd, Epoll.Out);
+				return;
+			}
+			head += w;
+		}
+		head = tail = 0;
+		if (fd >= 0)
+			loop.Modify(fd, 0);
+	}
+
+	/// Writes one frame; -1 when the pipe is full. A reader that left
+	/// closes the FIFO and tells the map.
+	int Write(ReadOnlySpan<byte> frame)
+	{
+		try
+		{
+			return Posix.Write(fd, frame, path);
+		}
+		catch (SysException e) when (e.Errno == Errno.EPIPE)
+		{
+			Gone();
+			return 0;
+		}
+	}
+
+	void Ready(uint events)
+	{
+		if ((events & (Epoll.Err | Epoll.Hup)) != 0)
+			Gone();
+		else
+			Flush();
+	}
+
+	void Gone()
+	{
+		loop.Remove(fd);
+		Posix.Close(fd);
+		fd = -1;
+		head = tail = 0;
+		onGone();
+	}
+
+	public void Dispose()
+	{
+		if (fd >= 0)
+		{
+			loop.Remove(fd);
+			Posix.Close(fd);
+		}
+		Posix.Unlink(path);
+	}
+}

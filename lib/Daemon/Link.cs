@@ -1,0 +1,84 @@
+using System.Text;
+using Pager.Kernel;
+using Pager.Protocol;
+
+namespace Pager.Daemon;
+
+/// A map's directory in the namespace: fault (requests out), fill
+/// (replies in), ctl (control messages in) and status (a snapshot out).
+sealed class Link : IDisposable
+{
+	readonly Map map;
+	readonly string dir, status;
+	readonly FifoOut fault;
+	readonly FifoIn fill, ctl;
+	readonly Protocol.Decoder dec = new();
+	readonly LineBuffer ctlLines = new();
+
+	public Link(Map map, string dir, Loop loop, Action<Map, string> onCtl)
+	{
+		this.map = map;
+		this.dir = dir;
+		Posix.Mkdir(dir, 0x1c0);
+		fault = new FifoOut(loop, Path.Combine(dir, "fault"), map.PagerGone);
+		fill = new FifoIn(loop, Path.Combine(dir, "fill"), Replies, Hangup);
+		ctl = new FifoIn(loop, Path.Combine(dir, "ctl"),
+			b => ctlLines.Feed(b, l => onCtl(map, l), map.BadInput), () => ctlLines.End(l => onCtl(map, l)));
+		status = Path.Combine(dir, "status");
+		Posix.Mkfifo(status, 0x1a4);
+	}
+
+	public bool Attached => fault.Open;
+
+	public void Send(Req r, long size)
+	{
+		var m = Msg.Range(Verb.Read, map.Name, r.Off, r.Len);
+		if (r.Tid != 0)
+			m.Keys.Add(new("tid", r.Tid.ToString()));
+		m.Keys.Add(new("size", size.ToString()));
+		fault.Send(Format.Header(m));
+	}
+
+	void Replies(ReadOnlySpan<byte> b) => dec.Feed(b, map.Reply, map.BadInput);
+
+	void Hangup()
+	{
+		string? cut = null;
+		dec.End(e => cut = e);
+		map.FillHangup(cut);
+	}
+
+	/// Looks for a pager that opened fault, and a reader of status.
+	public void Tick()
+	{
+		if (fault.Probe())
+			map.PagerCame();
+		int fd = Posix.TryOpen(status, Tmds.Linux.LibC.O_WRONLY | Posix.O_NONBLOCK);
+		if (fd < 0)
+			return;
+		try
+		{
+			Posix.Write(fd, Encoding.UTF8.GetBytes(map.Status()), status);
+		}
+		catch (SysException)
+		{
+			// The reader left already.
+		}
+		Posix.Close(fd);
+	}
+
+	public void Dispose()
+	{
+		fault.Dispose();
+		fill.Dispose();
+		ctl.Dispose();
+		Posix.Unlink(status);
+		try
+		{
+			Directory.Delete(dir);
+		}
+		catch (IOException)
+		{
+		}
+	}
+}
