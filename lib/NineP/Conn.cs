@@ -32,8 +32,8 @@ sealed class Conn : IDisposable
 	{
 		this.sock = sock;
 		this.dial = dial;
-		tx = new Buf(msize);
-		rx = new Buf(msize);
+		tx = new Buf(msize, Botch);
+		rx = new Buf(msize, Botch);
 		Msize = msize;
 		Iounit = msize - Fcall.IoHdr;
 	}
@@ -80,7 +80,7 @@ sealed class Conn : IDisposable
 		string v = rx.Gs();
 		if (v != Version)
 			throw Botch($"server speaks '{v}', not {Version}");
-		if (m < 4096 || m > Msize)
+		if (m < NinePOptions.MinMsize || m > Msize)
 			throw Botch($"server offers msize {m}, asked for {Msize}");
 		Msize = (int)m;
 		Iounit = Msize - Fcall.IoHdr;

@@ -58,8 +58,8 @@ static class Fcall
 
 /// A message being packed or unpacked: little-endian integers,
 /// strings as len[2] bytes, no NUL. Running off the end of a reply is
-/// a protocol error, not an index out of range.
-sealed class Buf(int size)
+/// a protocol error, made by botch, not an index out of range.
+sealed class Buf(int size, Func<string, Exception> botch)
 {
 	public byte[] B = new byte[size];
 	public int N;    // pack: bytes so far; unpack: read cursor
@@ -114,7 +114,7 @@ sealed class Buf(int size)
 	Span<byte> Take(int n)
 	{
 		if (n < 0 || n > End - N)
-			throw new InvalidDataException("short message");
+			throw botch("short message");
 		var s = B.AsSpan(N, n);
 		N += n;
 		return s;

@@ -5,6 +5,8 @@ namespace Pager.NineP;
 /// How a RemoteFile talks to its server.
 public sealed record NinePOptions
 {
+	/// The smallest msize worth having: room for a walk of a deep path.
+	public const int MinMsize = 4096;
 	/// The largest message asked for in Tversion; the server may offer less.
 	public int Msize { get; init; } = (256 << 10) + Fcall.IoHdr;
 	/// Bounds the connect and each reply, so a dead server cannot hang a caller.
@@ -47,7 +49,10 @@ public sealed class RemoteFile : IDisposable
 	/// connects at once, so a bad address or path is reported here.
 	public static RemoteFile Open(string source, string? aname = null, NinePOptions? opt = null)
 	{
-		var f = new RemoteFile(Dial.Parse(source), aname ?? "", opt ?? new());
+		opt ??= new();
+		ArgumentOutOfRangeException.ThrowIfLessThan(opt.Msize, NinePOptions.MinMsize, nameof(opt.Msize));
+		ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(opt.Timeout, TimeSpan.Zero, nameof(opt.Timeout));
+		var f = new RemoteFile(Dial.Parse(source), aname ?? "", opt);
 		lock (f.mu)
 			f.conn = f.Connect();
 		return f;
