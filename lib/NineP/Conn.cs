@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net.Sockets;
 using Pager.Kernel;
 using Tmds.Linux;
@@ -45,9 +46,11 @@ sealed class Conn : IDisposable
 		var s = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
 		try
 		{
-			using var cts = new CancellationTokenSource(timeout);
+			// Both take whole milliseconds that fit an int: about 24 days.
+			int ms = (int)Math.Clamp(Math.Ceiling(timeout.TotalMilliseconds), 1, int.MaxValue - 1);
+			using var cts = new CancellationTokenSource(ms);
 			s.ConnectAsync(d.Host, d.Port, cts.Token).AsTask().GetAwaiter().GetResult();
-			s.SendTimeout = s.ReceiveTimeout = (int)Math.Ceiling(timeout.TotalMilliseconds);
+			s.SendTimeout = s.ReceiveTimeout = ms;
 			return new Conn(s, d, msize);
 		}
 		catch (OperationCanceledException)
@@ -262,7 +265,7 @@ sealed class Conn : IDisposable
 		{
 			SendAll(tx.B.AsSpan(0, tx.N));
 			RecvAll(rx.B.AsSpan(0, 4));
-			size = (int)BitConverter.ToUInt32(rx.B, 0);
+			size = (int)BinaryPrimitives.ReadUInt32LittleEndian(rx.B);
 			if (size < Fcall.Hdr || size > rx.B.Length)
 				throw Botch($"reply of {(uint)size} bytes, msize {Msize}");
 			RecvAll(rx.B.AsSpan(4, size - 4));
