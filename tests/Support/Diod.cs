@@ -111,8 +111,14 @@ public sealed class Diod : IDisposable
 		Start();
 	}
 
-	/// Freezes diod (SIGSTOP): connections stay up but nothing is answered.
-	public void Pause() => Signal(LibC.SIGSTOP);
+	/// Freezes diod (SIGSTOP): connections stay up but nothing is
+	/// answered. The signal lands later than kill returns, so wait for
+	/// every thread to show it.
+	public void Pause()
+	{
+		Signal(LibC.SIGSTOP);
+		Cmd.WaitFor(Stopped, $"diod pid {proc?.Id} to stop", Timeout);
+	}
 
 	public void Resume() => Signal(LibC.SIGCONT);
 
@@ -122,6 +128,26 @@ public sealed class Diod : IDisposable
 	{
 		if (proc is null || LibC.kill(proc.Id, sig) < 0)
 			throw new InvalidOperationException($"cannot signal diod on port {Port}");
+	}
+
+	bool Stopped()
+	{
+		try
+		{
+			foreach (var t in Directory.GetDirectories($"/proc/{proc?.Id}/task"))
+			{
+				var stat = File.ReadAllText(Path.Combine(t, "stat"));
+				// pid (comm) state ...; comm may hold anything, so look after the last ')'.
+				if (stat[(stat.LastIndexOf(')') + 2)..][0] != 'T')
+					return false;
+			}
+			return true;
+		}
+		catch (IOException)
+		{
+			// A thread went away while we looked.
+			return false;
+		}
 	}
 
 	void Launch()
