@@ -61,7 +61,9 @@ public sealed class Decoder
 		}
 		else if (lineLen + chunk.Length > MaxLine)
 		{
-			onError($"line longer than {MaxLine} bytes: '{Parse.Clip(Text(line.AsSpan(0, lineLen)))}'");
+			// Quote its start: what was kept, or else this chunk.
+			var start = lineLen > 0 ? line.AsSpan(0, lineLen) : chunk[..MaxLine];
+			onError($"line longer than {MaxLine} bytes: '{Parse.Clip(Text(start))}'");
 			lineLen = 0;
 			skipping = nl < 0;
 		}

@@ -6,14 +6,15 @@ namespace Pager.Protocol;
 public static class Num
 {
 	/// A non-negative number: decimal, or hex with 0x.
-	public static long Parse(string s, string what)
+	public static long Parse(string s, string what) =>
+		TryParse(s, out long v) ? v : throw new ProtocolException($"bad {what} '{s}'");
+
+	static bool TryParse(string s, out long v)
 	{
 		bool ok = s.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-			? long.TryParse(s.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out long v)
+			? long.TryParse(s.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out v)
 			: long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out v);
-		if (!ok || v < 0)
-			throw new ProtocolException($"bad {what} '{s}'");
-		return v;
+		return ok && v >= 0;
 	}
 
 	/// A size: a number with an optional k, m, g or t suffix (powers of 1024).
@@ -22,7 +23,8 @@ public static class Num
 		if (s.Length == 0)
 			throw new ProtocolException($"bad {what} ''");
 		int shift = char.ToLowerInvariant(s[^1]) switch { 'k' => 10, 'm' => 20, 'g' => 30, 't' => 40, _ => 0 };
-		long v = Parse(shift == 0 ? s : s[..^1], what);
+		if (!TryParse(shift == 0 ? s : s[..^1], out long v))
+			throw new ProtocolException($"bad {what} '{s}'");
 		if (shift > 0 && v > long.MaxValue >> shift)
 			throw new ProtocolException($"bad {what} '{s}': too large");
 		return v << shift;
@@ -32,19 +34,23 @@ public static class Num
 	public static TimeSpan Duration(string s, string what)
 	{
 		string[] units = ["ms", "s", "m", "h"];
-		foreach (var u in units)
-			if (s.EndsWith(u) && (u != "s" || !s.EndsWith("ms")) && s.Length > u.Length)
+		string u = units.FirstOrDefault(x => s.EndsWith(x) && (x != "s" || !s.EndsWith("ms")) && s.Length > x.Length) ?? "";
+		if (!TryParse(s[..^u.Length], out long n))
+			throw new ProtocolException($"bad {what} '{s}'");
+		try
+		{
+			return u switch
 			{
-				long n = Parse(s[..^u.Length], what);
-				return u switch
-				{
-					"ms" => TimeSpan.FromMilliseconds(n),
-					"s" => TimeSpan.FromSeconds(n),
-					"m" => TimeSpan.FromMinutes(n),
-					_ => TimeSpan.FromHours(n),
-				};
-			}
-		return TimeSpan.FromSeconds(Parse(s, what));
+				"ms" => TimeSpan.FromMilliseconds(n),
+				"m" => TimeSpan.FromMinutes(n),
+				"h" => TimeSpan.FromHours(n),
+				_ => TimeSpan.FromSeconds(n),
+			};
+		}
+		catch (Exception e) when (e is OverflowException or ArgumentOutOfRangeException)
+		{
+			throw new ProtocolException($"bad {what} '{s}': too large");
+		}
 	}
 
 	/// A size as people write it: 4096 → 4k, 67108864 → 64m.
