@@ -8,7 +8,7 @@ using static Pager.Tests.Streams;
 
 namespace Pager.Tests;
 
-public class FaultcatTests
+public class FaultcatTests : Scratch
 {
 	/// A stream of every kind of message, with binary payloads holding
 	/// newlines, NULs and bytes that are not UTF-8, and a comment.

@@ -62,21 +62,6 @@ public static class Streams
 		return b;
 	}
 
-	public static string TempDir()
-	{
-		return Directory.CreateTempSubdirectory("pager-tools-").FullName;
-	}
-
-	/// A $PAGERDIR holding map with its two FIFOs.
-	public static string PagerDir(string map)
-	{
-		var root = TempDir();
-		Directory.CreateDirectory(Dir.Map(root, map));
-		Posix.Mkfifo(Dir.Fault(root, map), 0x1b6);
-		Posix.Mkfifo(Dir.Fill(root, map), 0x1b6);
-		return root;
-	}
-
 	/// Opens a FIFO, which waits for the other end, or fails the test.
 	public static int OpenFifo(string path, int flags)
 	{
@@ -168,5 +153,35 @@ public static class Streams
 		var src = File.ReadAllText(Path.Combine(Cmd.Repo, "man", name));
 		var ex = src[src.IndexOf(".SH EXAMPLES")..src.IndexOf(".SH FILES")];
 		return ex.Split('\n').Where(l => l.StartsWith("echo ") || l.StartsWith("printf ")).Select(l => l.Replace(@"\e", @"\")).ToList();
+	}
+}
+
+/// Temporary directories for one test, removed after it.
+public abstract class Scratch : IDisposable
+{
+	readonly List<string> dirs = [];
+
+	protected string TempDir()
+	{
+		var d = Directory.CreateTempSubdirectory("pager-tools-").FullName;
+		dirs.Add(d);
+		return d;
+	}
+
+	/// A $PAGERDIR holding map with its two FIFOs.
+	protected string PagerDir(string map)
+	{
+		var root = TempDir();
+		Directory.CreateDirectory(Dir.Map(root, map));
+		Posix.Mkfifo(Dir.Fault(root, map), 0x1b6);
+		Posix.Mkfifo(Dir.Fill(root, map), 0x1b6);
+		return root;
+	}
+
+	public void Dispose()
+	{
+		foreach (var d in dirs)
+			Directory.Delete(d, true);
+		GC.SuppressFinalize(this);
 	}
 }

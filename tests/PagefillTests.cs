@@ -8,7 +8,7 @@ using static Pager.Tests.Streams;
 
 namespace Pager.Tests;
 
-public class PagefillTests
+public class PagefillTests : Scratch
 {
 	static Cmd.Result Fill(string requests, params string[] args) => Cmd.Run("pagefill", args, B(requests));
 
