@@ -19,9 +19,10 @@ public sealed class Decoder
 	int got;
 	long discard;    // payload bytes of a refused message still to skip
 
-	/// Bytes of input taken so far. Inside a handler it is the position
-	/// just past the message or malformed line reported, so a caller that
-	/// keeps the input can find the exact bytes of each message.
+	/// Bytes of input taken so far. Inside the message handler it is the
+	/// position just past that message, and inside the error handler just
+	/// past the input that showed it malformed, so a caller that keeps the
+	/// input can find the exact bytes of each message.
 	public long Pos { get; private set; }
 
 	public delegate void MsgHandler(Msg m);
