@@ -1,1 +1,69 @@
-return 0;
+using System.Runtime.InteropServices;
+using Pager.Kernel;
+using Pager.Protocol;
+using Pager.Sources;
+using Tmds.Linux;
+
+namespace Pager.Pagefill;
+
+/// pagefill: the standard pager; see pagefill(1).
+static class Program
+{
+	static int Main(string[] args)
+	{
+		var a = Args.Parse(args);
+		var log = new Log(a.Verbose);
+		Source src;
+		try
+		{
+			src = Source.Open(a.Source, new SourceConfig { FileOff = a.FileOff, Inline = a.Inline, Warn = log.Say });
+		}
+		catch (ArgumentException e)
+		{
+			Args.Exit(e.Message);
+			return 1;
+		}
+		using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c =>
+		{
+			c.Cancel = true;
+			Environment.Exit(0);
+		});
+		try
+		{
+			var (input, output, what) = Open(a.Map);
+			new Server(src, new Replies(output, what, log), a, log).Run(new Reader(input, e => log.Say(e)));
+			return 0;
+		}
+		catch (Exception e)
+		{
+			return Fail(e);
+		}
+	}
+
+	/// The request stream and where replies go: the map's FIFOs, or
+	/// standard input and output. fault is opened first; each open waits
+	/// for pagerd to open the other end.
+	static (Stream, int, string) Open(string? map)
+	{
+		if (map is null)
+			return (Console.OpenStandardInput(), 1, "standard output");
+		var root = Dir.Root();
+		var fault = Posix.Open(Dir.Fault(root, map), LibC.O_RDONLY);
+		var fill = Dir.Fill(root, map);
+		return (new FdStream(fault, Dir.Fault(root, map)), Posix.Open(fill, LibC.O_WRONLY), fill);
+	}
+
+	/// Ends pagefill over e: quietly when the reader of the replies is
+	/// gone, else with one line saying what failed.
+	public static int Fail(Exception e)
+	{
+		int code = 0;
+		if (e is not SysException { Errno: Errno.EPIPE })
+		{
+			Console.Error.Write($"pagefill: {e.Message}\n");
+			code = 1;
+		}
+		Environment.Exit(code);
+		return code;
+	}
+}

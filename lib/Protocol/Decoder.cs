@@ -19,6 +19,12 @@ public sealed class Decoder
 	int got;
 	long discard;    // payload bytes of a refused message still to skip
 
+	/// Bytes of input taken so far. Inside the message handler it is the
+	/// position just past that message, and inside the error handler just
+	/// past the input that showed it malformed, so a caller that keeps the
+	/// input can find the exact bytes of each message.
+	public long Pos { get; private set; }
+
 	public delegate void MsgHandler(Msg m);
 	public delegate void ErrorHandler(string error);
 
@@ -30,6 +36,7 @@ public sealed class Decoder
 			{
 				int n = (int)Math.Min(discard, data.Length);
 				discard -= n;
+				Pos += n;
 				data = data[n..];
 			}
 			else if (pending is not null)
@@ -37,6 +44,7 @@ public sealed class Decoder
 				int n = Math.Min(pending.Payload!.Length - got, data.Length);
 				data[..n].CopyTo(pending.Payload.AsSpan(got));
 				got += n;
+				Pos += n;
 				data = data[n..];
 				if (got == pending.Payload.Length)
 				{
@@ -54,6 +62,7 @@ public sealed class Decoder
 	{
 		int nl = data.IndexOf((byte)'\n');
 		var chunk = nl < 0 ? data : data[..nl];
+		Pos += nl < 0 ? data.Length : nl + 1;
 		if (skipping)
 		{
 			if (nl >= 0)

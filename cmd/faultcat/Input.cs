@@ -1,0 +1,22 @@
+using Pager.Kernel;
+using Pager.Protocol;
+using Tmds.Linux;
+
+namespace Pager.Faultcat;
+
+static class Input
+{
+	/// The descriptor faultcat reads: the map's fault FIFO, a trace, or
+	/// standard input. Opening a FIFO waits for pagerd to open its end.
+	public static (int Fd, string What) Open(Args a)
+	{
+		if (a.Trace is not null)
+			return (Posix.Open(a.Trace, LibC.O_RDONLY), a.Trace);
+		if (a.Map is null)
+			return (0, "standard input");
+		if (!Names.IsMap(a.Map))
+			Args.Exit($"bad map name '{a.Map}'");
+		var path = Dir.Fault(Dir.Root(), a.Map);
+		return (Posix.Open(path, LibC.O_RDONLY), path);
+	}
+}

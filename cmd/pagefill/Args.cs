@@ -1,0 +1,101 @@
+using System.CommandLine;
+using Pager.Protocol;
+
+namespace Pager.Pagefill;
+
+/// pagefill's command line; the usage text is the manual's SYNOPSIS.
+sealed class Args
+{
+	public const string Usage = "usage: pagefill [ -iv ] [ -a bytes ] [ -m map ] [ -n requests ] [ -o offset ] source";
+	const string Help =
+		"\tsource is file:PATH, zero, pattern or exec:COMMAND\n" +
+		"\t-a bytes\tread ahead: answer each request with up to bytes, within the map\n" +
+		"\t-i\tfile: send the bytes inline as data instead of file replies\n" +
+		"\t-m map\tserve the map's fault and fill FIFOs instead of standard input and output\n" +
+		"\t-n requests\tserve up to requests at once (default 1)\n" +
+		"\t-o offset\tfile: the file offset of map offset 0 (default 0)\n" +
+		"\t-v\tlog each request and reply on standard error\n";
+
+	public bool Inline, Verbose;
+	public long Ahead, FileOff;
+	public int InFlight = 1;
+	public string? Map;
+	public string Source = "";
+
+	/// Parses args, or prints usage and exits.
+	public static Args Parse(string[] args)
+	{
+		var i = new Option<bool>("-i");
+		var v = new Option<bool>("-v");
+		var h = new Option<bool>("-h");
+		var a = new Option<string>("-a");
+		var m = new Option<string>("-m");
+		var n = new Option<string>("-n");
+		var o = new Option<string>("-o");
+		var src = new Argument<string>("source") { Arity = ArgumentArity.ZeroOrOne };
+		var root = new RootCommand("pagefill");
+		root.Options.Clear(); // the stock -h and --version; ours is Plan 9's
+		root.Directives.Clear();
+		foreach (var opt in new Option[] { i, v, h, a, m, n, o })
+			root.Options.Add(opt);
+		root.Arguments.Add(src);
+
+		var p = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+		// The parser takes an unknown option for the source.
+		var first = p.GetResult(src)?.Tokens.FirstOrDefault()?.Value;
+		if (first is not null && first.StartsWith('-') && first != "-" && !args.Contains("--"))
+			Exit($"unknown option '{first}'");
+		if (p.Errors.Count > 0)
+			Exit(p.Errors[0].Message.TrimEnd('.'));
+		if (p.GetValue(h))
+		{
+			Console.Out.Write(Usage + "\n" + Help);
+			Environment.Exit(0);
+		}
+		var r = new Args
+		{
+			Inline = p.GetValue(i),
+			Verbose = p.GetValue(v),
+			Map = p.GetValue(m),
+			Source = p.GetValue(src) ?? "",
+		};
+		if (r.Source == "")
+			Exit("no source");
+		if (r.Map is not null && !Names.IsMap(r.Map))
+			Exit($"bad map name '{r.Map}'");
+		r.Ahead = Number(p.GetValue(a), "read-ahead", 0);
+		r.FileOff = Number(p.GetValue(o), "offset", 0);
+		r.InFlight = (int)Math.Min(Number(p.GetValue(n), "request count", 1), 1024);
+		if (r.InFlight < 1)
+			Exit("bad request count: want at least 1");
+		if (r.Ahead % 4096 != 0)
+			Exit($"bad read-ahead '{p.GetValue(a)}': not a multiple of 4096");
+		if ((r.Inline || r.FileOff != 0) && !r.Source.StartsWith("file:"))
+			Exit("-i and -o are for file: sources");
+		if (r.FileOff % 4096 != 0 && !r.Inline)
+			Exit($"bad offset '{p.GetValue(o)}': file replies need a multiple of 4096 (or -i)");
+		return r;
+	}
+
+	static long Number(string? s, string what, long dflt)
+	{
+		if (s is null)
+			return dflt;
+		try
+		{
+			return Num.Size(s, what);
+		}
+		catch (ProtocolException e)
+		{
+			Exit(e.Message);
+			return 0;
+		}
+	}
+
+	/// Says what is wrong with the command line, and how it goes.
+	public static void Exit(string why)
+	{
+		Console.Error.Write($"pagefill: {why}\n{Usage}\n");
+		Environment.Exit(1);
+	}
+}

@@ -1,0 +1,92 @@
+using Pager.Protocol;
+
+namespace Pager.Sources;
+
+/// What a request asks of a source, widened to whole pages: the pages
+/// from Off to Need were asked for; those from Need to End are read-ahead
+/// the source may supply if it can do so cheaply.
+public readonly record struct Want(string Map, long Off, long Need, long End);
+
+/// How pagefill(1) was told to use its source.
+public sealed class SourceConfig
+{
+	/// file: the file offset of map offset 0.
+	public long FileOff;
+	/// file: send the bytes inline as data instead of file replies.
+	public bool Inline;
+	/// Where a source says what the user should know but pagerd need not.
+	public Action<string> Warn = _ => { };
+}
+
+/// A pager's source of bytes, named by one word on the command line.
+/// Serve must be safe to call from several threads at once.
+public abstract class Source(string name)
+{
+	public const long Page = 4096;
+
+	/// The word it was named by, for messages.
+	public string Name { get; } = name;
+
+	/// True when its replies carry the bytes inline.
+	public abstract bool Inline { get; }
+
+	/// The replies to w. Failures become error replies: a pager goes on.
+	public abstract List<Msg> Serve(Want w);
+
+	/// The source named by spec: file:PATH, zero, pattern or exec:COMMAND.
+	public static Source Open(string spec, SourceConfig c)
+	{
+		if (spec.StartsWith("file:") && spec.Length > 5)
+			return new FileSource(spec, spec[5..], c);
+		if (spec.StartsWith("exec:") && spec.Length > 5)
+			return new ExecSource(spec, spec[5..], c);
+		return spec switch
+		{
+			"zero" => new ZeroSource(),
+			"pattern" => new PatternSource(),
+			_ => throw new ArgumentException($"unknown source '{spec}' (want file:PATH, zero, pattern or exec:COMMAND)"),
+		};
+	}
+
+	/// An error reply for off..end naming this source.
+	protected Msg Error(Want w, long off, long end, string why) => Fail(w.Map, off, end, $"{Name}: {why}");
+
+	/// An error reply, its text clipped so the line fits in one PIPE_BUF write.
+	public static Msg Fail(string map, long off, long end, string text)
+	{
+		if (text.Length > 1000)
+			text = text[..997] + "...";
+		return new() { Verb = Verb.Error, Map = map, Off = off, Len = end - off, Text = text };
+	}
+
+	protected static Msg Data(Want w, long off, byte[] bytes)
+	{
+		var m = Msg.Range(Verb.Data, w.Map, off, bytes.Length);
+		m.Payload = bytes;
+		return m;
+	}
+
+	public static long RoundUp(long n) => n > long.MaxValue - (Page - 1) ? long.MaxValue & ~(Page - 1) : (n + Page - 1) & ~(Page - 1);
+	public static long RoundDown(long n) => n & ~(Page - 1);
+}
+
+/// zero: every page reads as zeros.
+public sealed class ZeroSource() : Source("zero")
+{
+	public override bool Inline => false;
+
+	public override List<Msg> Serve(Want w) => [Msg.Range(Verb.Zero, w.Map, w.Off, w.End - w.Off)];
+}
+
+/// pattern: bytes computed from their offset; see Pattern.
+public sealed class PatternSource() : Source("pattern")
+{
+	public override bool Inline => true;
+
+	public override List<Msg> Serve(Want w)
+	{
+		var b = new byte[w.End - w.Off];
+		Pattern.Fill(w.Off, b);
+		return [Data(w, w.Off, b)];
+	}
+}
