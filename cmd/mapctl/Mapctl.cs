@@ -76,7 +76,7 @@ sealed class Mapctl(string? root)
 		for (long done = 0; done < len;)
 		{
 			int n = (int)Math.Min(buf.Length, len - done);
-			m.Span(off + done, n).CopyTo(buf);
+			m.Read(off + done, buf.AsSpan(0, n));
 			stdout.Write(buf, 0, n);
 			done += n;
 		}

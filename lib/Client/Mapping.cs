@@ -83,12 +83,41 @@ public sealed unsafe class Mapping : IDisposable
 		}
 	}
 
+	/// The map's bytes as a span. Touching a missing page through it from
+	/// managed code blocks the garbage collector until the page arrives;
+	/// Read and Write do not.
 	public Span<byte> Span(long off, int len)
+	{
+		Check(off, len);
+		return new Span<byte>(Pointer + off, len);
+	}
+
+	/// Copies bytes out of the map. The copy runs in native code: a thread
+	/// that faults there does not hold up the garbage collector while its
+	/// page is on the way, as one faulting in managed code would.
+	public void Read(long off, Span<byte> dst)
+	{
+		Check(off, dst.Length);
+		fixed (byte* d = dst)
+			memcpy(d, Pointer + off, (nuint)dst.Length);
+	}
+
+	/// Copies bytes into the map, in native code as Read does.
+	public void Write(long off, ReadOnlySpan<byte> src)
+	{
+		Check(off, src.Length);
+		fixed (byte* s = src)
+			memcpy(Pointer + off, s, (nuint)src.Length);
+	}
+
+	void Check(long off, int len)
 	{
 		if (off < 0 || len < 0 || off + len > Length)
 			throw new ArgumentOutOfRangeException(nameof(off), $"{off}+{len} is outside map {Name} of {Length} bytes");
-		return new Span<byte>(Pointer + off, len);
 	}
+
+	[System.Runtime.InteropServices.DllImport("libc", EntryPoint = "memcpy")]
+	static extern void* memcpy(void* dst, void* src, nuint n);
 
 	static TimeSpan DefaultGrace()
 	{

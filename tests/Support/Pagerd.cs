@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using Pager.Client;
+using Pager.Protocol;
+
+namespace Pager.Tests;
+
+/// A pagerd of the test's own, in the foreground, on a fresh namespace.
+/// Dispose stops it with SIGTERM (and kills it if it will not go).
+public sealed class Pagerd : IDisposable
+{
+	public string Root { get; }
+	public Process Proc { get; private set; }
+	readonly System.Text.StringBuilder log = new();
+
+	public Pagerd(string? root = null)
+	{
+		Root = root ?? Path.Combine(Path.GetTempPath(), $"pager-test-{Guid.NewGuid():N}"[..24]);
+		Proc = Launch();
+	}
+
+	public Dictionary<string, string> Env => new() { ["PAGERDIR"] = Root };
+
+	/// pagerd's log so far.
+	public string Log
+	{
+		get
+		{
+			lock (log)
+				return log.ToString();
+		}
+	}
+
+	Process Launch()
+	{
+		var p = Cmd.Start("pagerd", ["-f", "-d", Root]);
+		p.ErrorDataReceived += (_, e) =>
+		{
+			if (e.Data is not null)
+				lock (log)
+					log.AppendLine(e.Data);
+		};
+		p.BeginErrorReadLine();
+		p.StandardInput.Close();
+		Cmd.WaitFor(() => Serving() || p.HasExited, "pagerd to serve " + Root);
+		if (p.HasExited)
+			throw new InvalidOperationException($"pagerd exited: {Log}");
+		return p;
+	}
+
+	bool Serving()
+	{
+		try
+		{
+			using var c = new Control(Root);
+			c.Call("ls");
+			return true;
+		}
+		catch (PagerException)
+		{
+			return false;
+		}
+	}
+
+	/// Sends a control message over the socket; returns the reply lines.
+	public List<string> Ctl(string line)
+	{
+		using var c = new Control(Root);
+		return c.Call(line);
+	}
+
+	/// One counter from the map's status.
+	public long Stat(string map, string key)
+	{
+		foreach (var l in Ctl($"stat {map}"))
+			if (l.StartsWith(key + " "))
+				return long.Parse(l[(key.Length + 1)..]);
+		throw new KeyNotFoundException($"no {key} in stat {map}");
+	}
+
+	public Mapping Attach(string map, bool readOnly = false) =>
+		Mapping.Attach(map, new AttachOptions { Root = Root, ReadOnly = readOnly });
+
+	public string Fault(string map) => Dir.Fault(Root, map);
+	public string Fill(string map) => Dir.Fill(Root, map);
+
+	/// Kills pagerd outright, as a crash would.
+	public void Kill()
+	{
+		Proc.Kill();
+		Proc.WaitForExit(10_000);
+	}
+
+	public void Restart()
+	{
+		if (!Proc.HasExited)
+			Kill();
+		Proc = Launch();
+	}
+
+	public void Dispose()
+	{
+		if (!Proc.HasExited)
+		{
+			Tmds.Linux.LibC.kill(Proc.Id, 15);
+			if (!Proc.WaitForExit(10_000))
+				Proc.Kill(true);
+		}
+		Proc.Dispose();
+		if (Directory.Exists(Root))
+			Directory.Delete(Root, true);
+	}
+}
