@@ -68,14 +68,17 @@ public sealed class Pagerd : IDisposable
 		return c.Call(line);
 	}
 
-	/// One counter from the map's status.
-	public long Stat(string map, string key)
+	/// One field of the map's status.
+	public string Get(string map, string key)
 	{
 		foreach (var l in Ctl($"stat {map}"))
 			if (l.StartsWith(key + " "))
-				return long.Parse(l[(key.Length + 1)..]);
+				return l[(key.Length + 1)..];
 		throw new KeyNotFoundException($"no {key} in stat {map}");
 	}
+
+	/// One counter of the map's status.
+	public long Stat(string map, string key) => long.Parse(Get(map, key));
 
 	public Mapping Attach(string map, bool readOnly = false) =>
 		Mapping.Attach(map, new AttachOptions { Root = Root, ReadOnly = readOnly });

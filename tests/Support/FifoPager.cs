@@ -1,0 +1,69 @@
+using System.Collections.Concurrent;
+using Pager.Kernel;
+using Pager.Protocol;
+using Tmds.Linux;
+
+namespace Pager.Tests;
+
+/// A pager played by the test: a thread that reads a map's fault FIFO and
+/// answers through its fill FIFO with whatever answer returns (null: no
+/// reply). The requests it saw are kept, in order.
+public sealed unsafe class FifoPager : IDisposable
+{
+	public readonly ConcurrentQueue<Msg> Seen = new();
+	readonly Func<Msg, IEnumerable<byte[]>?> answer;
+	readonly Thread thread;
+	readonly int faultFd;
+	readonly FileStream fill;
+	volatile bool stop;
+
+	public FifoPager(Pagerd d, string map, Func<Msg, IEnumerable<byte[]>?> answer)
+	{
+		this.answer = answer;
+		// A non-blocking open for reading succeeds at once; pagerd sees the
+		// reader on its next tick and starts writing.
+		faultFd = Posix.Open(d.Fault(map), LibC.O_RDONLY | Posix.O_NONBLOCK);
+		fill = new FileStream(d.Fill(map), FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 0);
+		thread = new Thread(Run) { IsBackground = true, Name = "test pager" };
+		thread.Start();
+		Cmd.WaitFor(() => d.Get(map, "pager") == "yes", "pagerd to see the pager");
+	}
+
+	public int Count => Seen.Count;
+
+	void Run()
+	{
+		var dec = new Decoder();
+		var buf = new byte[64 << 10];
+		while (!stop)
+		{
+			var p = new pollfd { fd = faultFd, events = LibC.POLLIN };
+			if (LibC.poll(&p, 1, 50) <= 0)
+				continue;
+			int n = Posix.Read(faultFd, buf, "fault");
+			if (n <= 0)
+			{
+				Thread.Sleep(10); // pagerd closed its end; wait to be stopped
+				continue;
+			}
+			dec.Feed(buf.AsSpan(0, n), Handle, e => throw new InvalidOperationException("pagerd sent " + e));
+		}
+	}
+
+	void Handle(Msg m)
+	{
+		Seen.Enqueue(m);
+		foreach (var frame in answer(m) ?? [])
+			fill.Write(frame);
+	}
+
+	public static byte[] Line(string s) => System.Text.Encoding.UTF8.GetBytes(s + "\n");
+
+	public void Dispose()
+	{
+		stop = true;
+		thread.Join(5000);
+		Posix.Close(faultFd);
+		fill.Dispose();
+	}
+}
