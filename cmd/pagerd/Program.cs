@@ -61,14 +61,32 @@ static unsafe class Pagerd
 		psi.ArgumentList.Add(root);
 		psi.Environment[Detached] = "1";
 		using var p = Process.Start(psi)!;
-		// The daemon closes its standard error once it serves, or exits.
-		var said = p.StandardError.ReadToEnd();
-		if (p.HasExited && p.ExitCode != 0 || !File.Exists(Dir.Socket(root)))
+		var said = p.StandardError.ReadToEndAsync();
+		var sock = Dir.Socket(root);
+		for (int i = 0; i < 200 && !p.HasExited && !Serving(sock); i++)
+			Thread.Sleep(50);
+		if (p.HasExited || !Serving(sock))
 		{
-			Console.Error.Write(said);
+			if (!p.HasExited)
+				p.Kill();
+			p.WaitForExit();
+			Console.Error.Write(said.Result);
 			return 1;
 		}
 		return 0;
+	}
+
+	static bool Serving(string sock)
+	{
+		try
+		{
+			Posix.Close(UnixSocket.Connect(sock));
+			return true;
+		}
+		catch (SysException)
+		{
+			return false;
+		}
 	}
 
 	/// Leaves the caller's session and standard streams behind.

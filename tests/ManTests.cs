@@ -1,0 +1,98 @@
+using System.Text.RegularExpressions;
+using Xunit;
+
+namespace Pager.Tests;
+
+/// The manual pages: Plan 9's sections, and examples that run.
+public sealed class ManTests
+{
+	public static TheoryData<string> Pages => [.. Directory.GetFiles(Path.Combine(Cmd.Repo, "man")).Select(f => Path.GetFileName(f))];
+
+	[Theory]
+	[MemberData(nameof(Pages))]
+	public void HasThePlan9Sections(string page)
+	{
+		var text = Streams.Man(page);
+		int at = -1;
+		foreach (var s in Streams.Sections)
+		{
+			int i = text.IndexOf("\n" + s + "\n", StringComparison.Ordinal);
+			Assert.True(i > at, $"{page}: section {s} missing or out of order");
+			at = i;
+		}
+	}
+
+	/// The example blocks of a page, as the shell would read them.
+	static List<string> Examples(string page)
+	{
+		var src = File.ReadAllText(Path.Combine(Cmd.Repo, "man", page));
+		var ex = src[src.IndexOf(".SH EXAMPLES")..src.IndexOf(".SH FILES")];
+		return [.. Regex.Matches(ex, @"\.EX\n(.*?)\.EE", RegexOptions.Singleline).Select(m => m.Groups[1].Value.Replace(@"\e", @"\"))];
+	}
+
+	/// A user's PATH: the commands, then Debian's tools (awk is mawk, cmp
+	/// takes -), not Plan 9's, which the tests' PATH prefers.
+	static Dictionary<string, string> UserEnv(Dictionary<string, string> env) =>
+		new(env) { ["PATH"] = $"{Cmd.BinDir}:/usr/bin:/bin" };
+
+	[Fact]
+	public void PagerdExamplesRun()
+	{
+		var root = $"/tmp/pager-{Tmds.Linux.LibC.getuid()}";
+		Assert.False(Directory.Exists(root), $"{root} is in use; the example needs it");
+		var script = Path.GetTempFileName();
+		var output = script + ".out";
+		// The example leaves a pager in the background: its output goes to a
+		// file, not to a pipe that would stay open.
+		File.WriteAllText(script, "set -e\n" + string.Join("\n", Examples("pagerd.8")));
+		try
+		{
+			var r = Cmd.Sh($"sh {script} >{output} 2>&1", UserEnv(new() { ["PAGERDIR"] = "" }));
+			var text = File.ReadAllText(output);
+			Assert.True(r.Code == 0, text);
+			Assert.Contains("name motd", text);
+			Assert.Contains(File.ReadAllText("/etc/motd"), text);
+			Assert.Contains("read  motd2 0x0", text);
+		}
+		finally
+		{
+			Cmd.Sh($"pkill -TERM -f 'pagerd -f -d {root}'");
+			Cmd.WaitFor(() => !Directory.Exists(root), "the example's pagerd to exit");
+			File.Delete(script);
+			File.Delete(output);
+		}
+	}
+
+	[Fact]
+	public void AwkPagerExampleServesAMap()
+	{
+		using var d = new Pagerd();
+		var img = "/tmp/words.img";
+		var bytes = new byte[20000];
+		new Random(7).NextBytes(bytes);
+		File.WriteAllBytes(img, bytes);
+		d.Ctl("new words 20000");
+		var awk = Examples("pager.7").Single(e => e.Contains("awk"));
+		using var pager = Cmd.Start("/bin/sh", ["-c", awk], UserEnv(d.Env));
+		try
+		{
+			var r = Cmd.Run("mapctl", ["-d", d.Root, "cat", "words"]);
+			Assert.Equal(0, r.Code);
+			Assert.Equal(bytes, r.Out);
+		}
+		finally
+		{
+			pager.Kill(true);
+			File.Delete(img);
+		}
+	}
+
+	[Fact]
+	public void ProtocolOfflineExampleRuns()
+	{
+		var ex = Examples("pager.7").Single(e => e.StartsWith("echo"));
+		var r = Cmd.Sh(ex);
+		Assert.True(r.Code == 0, r.Err);
+		Assert.Contains("data  m", r.Text);
+	}
+}
