@@ -171,7 +171,7 @@ public sealed class PagerdTests : IDisposable
 	[InlineData("zero m 100 4096", "not page-aligned")]
 	[InlineData("zero m 1048576 4096", "outside map m")]
 	[InlineData("zero other 0 4096", "names map 'other'")]
-	[InlineData("ok m 0 4096", "not a reply")]
+	[InlineData("sync m 3", "not a reply")]
 	[InlineData("file m 0 4096", "file needs")]
 	public void MalformedRepliesAreRefusedAndServingGoesOn(string bad, string why)
 	{

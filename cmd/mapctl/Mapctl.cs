@@ -62,6 +62,33 @@ sealed class Mapctl(string? root)
 		return 0;
 	}
 
+	/// Prints each range that did not become durable, and fails.
+	public int Sync(string name)
+	{
+		using var c = new Control(root);
+		var failed = c.Call($"sync {Fields.Quote(name)}", -1, out _, TimeSpan.FromMinutes(10));
+		foreach (var f in failed)
+			Console.Error.WriteLine($"mapctl: sync {name}: {f}");
+		return failed.Count == 0 ? 0 : 1;
+	}
+
+	/// Attaches the map and copies standard input into it: the shell's way
+	/// to dirty pages. They stay dirty in the map until a sync.
+	public int Write(string[] a)
+	{
+		using var m = Mapping.Attach(a[0], new AttachOptions { Root = root });
+		long off = Num.Size(a[1], "offset");
+		var buf = new byte[1 << 20];
+		using var stdin = Console.OpenStandardInput();
+		for (int n; (n = stdin.Read(buf, 0, buf.Length)) > 0; off += n)
+		{
+			if (off + n > m.Size)
+				throw new PagerException($"write {a[0]}: {off + n - m.Size} bytes would go past the end of the map (size {m.Size})");
+			m.Write(off, buf.AsSpan(0, n));
+		}
+		return 0;
+	}
+
 	/// Attaches the map and copies its bytes out through a buffer of our
 	/// own, so every fault is a user-mode one that pagerd serves.
 	public unsafe int Cat(string[] a)

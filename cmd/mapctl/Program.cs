@@ -39,6 +39,10 @@ Verb("prefetch", "request the missing pages of a range now", (m, a) => m.Ctl("pr
 	Arg("NAME", "the map"), Args("RANGE", "OFFSET LENGTH (default: all of it)"));
 Verb("cat", "copy a map's bytes to standard output, faulting them in", (m, a) => m.Cat(a),
 	Arg("NAME", "the map"), Args("RANGE", "OFFSET [LENGTH]"));
+Verb("write", "copy standard input into a map at OFFSET, dirtying its pages", (m, a) => m.Write(a),
+	Arg("NAME", "the map"), Arg("OFFSET", "where the bytes go"));
+Verb("sync", "write back a map's dirty pages; exit 0 only when all are durable", (m, a) => m.Sync(a[0]),
+	Arg("NAME", "the map"));
 Verb("err", "print a map's recorded errors", (m, a) => m.Ctl("err", a), Arg("NAME", "the map"));
 
 var parsed = root.Parse(args);

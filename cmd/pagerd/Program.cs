@@ -39,6 +39,7 @@ static unsafe class Pagerd
 		using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => c.Cancel = true);
 		Log($"serving {root}");
 		srv.Run();
+		srv.WriteBackAll(TimeSpan.FromSeconds(10));
 		srv.Dispose();
 		Log("exiting");
 		return 0;

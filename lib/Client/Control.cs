@@ -44,7 +44,9 @@ public sealed class Control : IDisposable
 	/// throw PagerException with pagerd's text.
 	public List<string> Call(string request, int passFd = -1) => Call(request, passFd, out _);
 
-	public List<string> Call(string request, int passFd, out int gotFd)
+	public List<string> Call(string request, int passFd, out int gotFd) => Call(request, passFd, out gotFd, ReplyTimeout);
+
+	public List<string> Call(string request, int passFd, out int gotFd, TimeSpan timeout)
 	{
 		lock (callLock)
 		{
@@ -57,25 +59,25 @@ public sealed class Control : IDisposable
 			{
 				throw new PagerException($"pagerd: {e.Message}");
 			}
-			var head = Take(request);
+			var head = Take(request, timeout);
 			if (head.StartsWith("err "))
 				throw new PagerException(head[4..]);
 			if (!head.StartsWith("ok ") || !int.TryParse(head[3..], out int n))
 				throw new PagerException($"pagerd: bad reply '{head}' to '{request}'");
 			var body = new List<string>(n);
 			for (int i = 0; i < n; i++)
-				body.Add(Take(request));
+				body.Add(Take(request, timeout));
 			if (fds.TryDequeue(out int f))
 				gotFd = f;
 			return body;
 		}
 	}
 
-	string Take(string request)
+	string Take(string request, TimeSpan timeout)
 	{
 		try
 		{
-			if (replies.TryTake(out var l, ReplyTimeout))
+			if (replies.TryTake(out var l, timeout))
 				return l;
 		}
 		catch (InvalidOperationException)
@@ -83,7 +85,7 @@ public sealed class Control : IDisposable
 		}
 		throw new PagerException(replies.IsAddingCompleted
 			? $"pagerd closed the connection during '{request}'"
-			: $"pagerd did not answer '{request}' in {ReplyTimeout.TotalSeconds}s");
+			: $"pagerd did not answer '{request}' in {timeout.TotalSeconds}s");
 	}
 
 	void Read()

@@ -15,6 +15,14 @@ public sealed record AttachOptions
 	public string? Root { get; init; }
 }
 
+/// A sync that did not make everything durable: Failures holds one line
+/// a failed range, "OFFSET LENGTH MESSAGE".
+public sealed class SyncException(string map, List<string> failures)
+	: PagerException($"sync {map}: {failures.Count} ranges not written back: {string.Join("; ", failures)}")
+{
+	public IReadOnlyList<string> Failures => failures;
+}
+
 /// A map attached to this process: memory whose faults pagerd serves.
 /// The control connection stays open while attached: errors on the map
 /// arrive on it (Note), and Dispose detaches.
@@ -58,8 +66,14 @@ public sealed unsafe class Mapping : IDisposable
 		// A forked child would see the range unregistered, its missing
 		// pages as zeros: it gets no mapping at all instead.
 		Posix.Madvise(Pointer, Length, Posix.MADV_DONTFORK, "map " + name);
-		uffd = Userfaultfd.Create(Uffd.UFFD_FEATURE_MISSING_SHMEM, Uffd.UFFD_FEATURE_THREAD_ID | Uffd.UFFD_FEATURE_POISON);
-		uffd.Register((ulong)Pointer, (ulong)Length, Uffd.UFFDIO_REGISTER_MODE_MISSING);
+		// A writable mapping is write-protected all over, so that pagerd
+		// sees the first write to every page and knows it is dirty.
+		ulong wp = ReadOnly ? 0 : Uffd.UFFD_FEATURE_PAGEFAULT_FLAG_WP | Uffd.UFFD_FEATURE_WP_HUGETLBFS_SHMEM;
+		uffd = Userfaultfd.Create(Uffd.UFFD_FEATURE_MISSING_SHMEM | wp, Uffd.UFFD_FEATURE_THREAD_ID | Uffd.UFFD_FEATURE_POISON);
+		uffd.Register((ulong)Pointer, (ulong)Length,
+			Uffd.UFFDIO_REGISTER_MODE_MISSING | (ReadOnly ? 0 : Uffd.UFFDIO_REGISTER_MODE_WP));
+		if (!ReadOnly)
+			uffd.WriteProtect((ulong)Pointer, (ulong)Length, true);
 		ctl.Note += n => Note?.Invoke(n);
 		ctl.Lost += Lost;
 		ctl.Call($"uffd {name} base=0x{(ulong)Pointer:x} mode={(ReadOnly ? "ro" : "rw")}", uffd.Fd);
@@ -90,6 +104,16 @@ public sealed unsafe class Mapping : IDisposable
 	{
 		Check(off, len);
 		return new Span<byte>(Pointer + off, len);
+	}
+
+	/// Writes back every page written so far and returns once all of it is
+	/// durable; otherwise throws SyncException naming each failed range and
+	/// the pager's message. The msync of this toolkit.
+	public void Sync(TimeSpan? timeout = null)
+	{
+		var failed = ctl.Call($"sync {Name}", -1, out _, timeout ?? TimeSpan.FromMinutes(10));
+		if (failed.Count > 0)
+			throw new SyncException(Name, failed);
 	}
 
 	/// Copies bytes out of the map. The copy runs in native code: a thread

@@ -14,11 +14,21 @@ public sealed class Attachment(Map map, Conn conn, Userfaultfd uffd, ulong @base
 
 	/// Wakes the client's threads waiting on [off, off+len); a client that
 	/// is gone is ignored (its connection's hang-up cleans up).
-	public void Wake(long off, long len)
+	public void Wake(long off, long len) => Try(() => uffd.Wake(@base + (ulong)off, (ulong)len));
+
+	/// Write-protects [off, off+len) in this client, or lets it write
+	/// (which also wakes a thread that faulted writing there).
+	public void Protect(long off, long len, bool wp)
+	{
+		if (!readOnly)
+			Try(() => uffd.WriteProtect(@base + (ulong)off, (ulong)len, wp));
+	}
+
+	static void Try(Action a)
 	{
 		try
 		{
-			uffd.Wake(@base + (ulong)off, (ulong)len);
+			a();
 		}
 		catch (SysException)
 		{
@@ -26,12 +36,13 @@ public sealed class Attachment(Map map, Conn conn, Userfaultfd uffd, ulong @base
 	}
 }
 
-/// A thread blocked on a missing page.
-public sealed class Waiter(Attachment a, long off, int tid)
+/// A thread blocked on a missing page; Write if it faulted writing.
+public sealed class Waiter(Attachment a, long off, int tid, bool write)
 {
 	public Attachment A => a;
 	public long Off => off;
 	public int Tid => tid;
+	public bool Write => write;
 	public readonly long Since = Environment.TickCount64;
 	public bool Reported;
 }

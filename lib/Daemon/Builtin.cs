@@ -7,7 +7,7 @@ namespace Pager.Daemon;
 sealed class Builtin : IDisposable
 {
 	readonly Options opt;
-	int fd = -1;
+	int fd = -1, wfd = -1;
 	string openPath = "";
 
 	public Builtin(Options opt) => this.opt = opt;
@@ -35,5 +35,28 @@ sealed class Builtin : IDisposable
 		buf[got..].Clear();
 	}
 
-	public void Dispose() => Posix.Close(fd);
+	public bool Writable => opt.Source.StartsWith("file:");
+
+	/// Writes the bytes at map offset off back to the file, those before
+	/// the map's end (left) only; the file is opened for writing on the
+	/// first write, so a read-only file still serves reads.
+	public void Write(long off, ReadOnlySpan<byte> bytes, long left)
+	{
+		var path = opt.Source[5..];
+		if (wfd < 0)
+			wfd = Posix.Open(path, Tmds.Linux.LibC.O_RDWR);
+		Posix.PWrite(wfd, bytes[..(int)Math.Clamp(left, 0, bytes.Length)], opt.Offset + off, path);
+	}
+
+	public void Sync()
+	{
+		if (wfd >= 0)
+			Sys.Check(Tmds.Linux.LibC.fdatasync(wfd), "fdatasync", opt.Source[5..]);
+	}
+
+	public void Dispose()
+	{
+		Posix.Close(fd);
+		Posix.Close(wfd);
+	}
 }

@@ -7,7 +7,8 @@ namespace Pager.Daemon;
 /// or a CtlException whose text goes back. See pagerd(8).
 public sealed partial class Server
 {
-	List<string> Exec(Conn? c, string line, ref int passFd)
+	/// Runs a control message; null when the reply comes later (sync).
+	List<string>? Exec(Conn? c, string line, ref int passFd)
 	{
 		var f = Fields.Split(line);
 		if (f.Count == 0)
@@ -19,6 +20,7 @@ public sealed partial class Server
 			"rm" => Rm(args),
 			"set" => Set(args),
 			"prefetch" => Prefetch(args),
+			"sync" => Sync(c, args),
 			"ls" => Ls(),
 			"stat" => [.. Find(args, "stat NAME").Status().TrimEnd('\n').Split('\n')],
 			"err" => [.. Find(args, "err NAME").Errors.Select(e => e.ToString())],
@@ -64,6 +66,8 @@ public sealed partial class Server
 		bool force = args.Count > 1 && args[1] == "force";
 		if (m.Clients.Count > 0 && !force)
 			throw new CtlException($"map '{m.Name}' has {m.Clients.Count} clients attached (rm {m.Name} force to drop them)");
+		if (m.DirtyPages + m.Writing > 0 && !force)
+			throw new CtlException($"map '{m.Name}' has {m.DirtyPages + m.Writing} pages not written back (sync {m.Name} first, or rm {m.Name} force to drop them)");
 		foreach (var a in m.Clients.ToList())
 		{
 			a.Conn.Attached.Remove(a);
@@ -90,6 +94,18 @@ public sealed partial class Server
 		long len = args.Count > 2 ? Num.Size(args[2], "length") : m.Length - off;
 		m.Prefetch(off, len);
 		return [];
+	}
+
+	/// Writes back every dirty page and answers once they are durable:
+	/// no lines, or one line a failed range.
+	List<string>? Sync(Conn? c, List<string> args)
+	{
+		var m = Find(args, "sync NAME");
+		if (c is null)
+			m.Sync(f => f.ForEach(l => log($"map {m.Name}: sync: {l}")));
+		else
+			m.Sync(f => c.Reply(f));
+		return null;
 	}
 
 	List<string> Ls() =>

@@ -23,10 +23,13 @@ public sealed partial class Server
 		for (int i = 0; i < n; i++)
 		{
 			ref var e = ref events[i];
-			if (e.@event == Kernel.Uffd.UFFD_EVENT_PAGEFAULT)
-				a.Map.Fault(a, e.pagefault_address, (int)e.pagefault_ptid);
-			else
+			if (e.@event != Kernel.Uffd.UFFD_EVENT_PAGEFAULT)
 				log($"map {a.Map.Name}: userfaultfd event 0x{e.@event:x} ignored");
+			else if ((e.pagefault_flags & Kernel.Uffd.UFFD_PAGEFAULT_FLAG_WP) != 0)
+				a.Map.WriteFault(a, e.pagefault_address);
+			else
+				a.Map.Fault(a, e.pagefault_address, (int)e.pagefault_ptid,
+					(e.pagefault_flags & Kernel.Uffd.UFFD_PAGEFAULT_FLAG_WRITE) != 0);
 		}
 	}
 }

@@ -6,8 +6,7 @@ namespace Pager.Daemon;
 /// The write end of a FIFO whose reader comes and goes (a map's fault
 /// FIFO). pagerd never holds the read end, so an open with O_NONBLOCK
 /// succeeds exactly when a reader is there: Probe tries it on each tick.
-/// Lines go out in writes of at most PIPE_BUF bytes that end at a line's
-/// end, so a line is never split.
+/// The stream is for one reader: with two, each would get parts of it.
 public sealed class FifoOut : IDisposable
 {
 	readonly Loop loop;
@@ -40,15 +39,18 @@ public sealed class FifoOut : IDisposable
 		return true;
 	}
 
-	public void Send(string line)
+	/// Sends a line and, for write, the payload after it.
+	public void Send(string line, ReadOnlySpan<byte> payload = default)
 	{
 		if (fd < 0)
 			return;
-		int n = Encoding.UTF8.GetByteCount(line) + 1;
+		int n = Encoding.UTF8.GetByteCount(line) + 1 + payload.Length;
 		if (tail + n > buf.Length)
 			Grow(n);
 		tail += Encoding.UTF8.GetBytes(line, buf.AsSpan(tail));
 		buf[tail++] = (byte)'\n';
+		payload.CopyTo(buf.AsSpan(tail));
+		tail += payload.Length;
 		Flush();
 	}
 
@@ -66,10 +68,7 @@ public sealed class FifoOut : IDisposable
 	{
 		while (fd >= 0 && head < tail)
 		{
-			int n = Math.Min(tail - head, Protocol.Format.PipeBuf);
-			if (head + n < tail)
-				n = Math.Max(buf.AsSpan(head, n).LastIndexOf((byte)'\n') + 1, 1);
-			int w = Write(buf.AsSpan(head, n));
+			int w = Write(buf.AsSpan(head, tail - head));
 			if (w < 0)
 			{
 				loop.Modify(fd, Epoll.Out);

@@ -39,6 +39,15 @@ sealed class Link : IDisposable
 		fault.Send(Format.Header(m));
 	}
 
+	public void SendWrite(long off, ReadOnlySpan<byte> bytes)
+	{
+		var m = Msg.Range(Verb.Write, map.Name, off, bytes.Length);
+		fault.Send(Format.Header(m), bytes);
+	}
+
+	public void SendSync(long seq) =>
+		fault.Send(Format.Header(new Msg { Verb = Verb.Sync, Map = map.Name, Seq = seq }));
+
 	void Replies(ReadOnlySpan<byte> b) => dec.Feed(b, map.Reply, map.BadInput);
 
 	void Hangup()

@@ -33,14 +33,17 @@ public sealed unsafe class Loop : IDisposable
 	}
 
 	/// Runs until Stop; tick is called at least every tickMs.
-	public void Run(int tickMs, Action tick)
+	public void Run(int tickMs, Action tick) => Run(tickMs, tick, () => stopping, long.MaxValue);
+
+	/// Runs until done says so or the deadline (TickCount64) passes.
+	public void Run(int tickMs, Action tick, Func<bool> done, long deadline)
 	{
 		Span<epoll_event> evs = stackalloc epoll_event[64];
 		long next = Environment.TickCount64 + tickMs;
-		while (!stopping)
+		while (!done() && Environment.TickCount64 < deadline)
 		{
 			int n = ep.Wait(evs, (int)Math.Max(0, next - Environment.TickCount64));
-			for (int i = 0; i < n && !stopping; i++)
+			for (int i = 0; i < n && !done(); i++)
 				if (handlers.TryGetValue((int)evs[i].data.u64, out var h))
 					h((uint)evs[i].events);
 			if (Environment.TickCount64 >= next)

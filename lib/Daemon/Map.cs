@@ -43,6 +43,7 @@ public sealed unsafe partial class Map : IDisposable
 		this.log = log;
 		present = new Bitmap(Length / Page);
 		requested = new Bitmap(Length / Page);
+		InitWriteBack();
 		builtin = new Builtin(opt);
 		Memfd = Posix.MemfdCreate("pager:" + name);
 		try
@@ -64,8 +65,8 @@ public sealed unsafe partial class Map : IDisposable
 	public long Resident => present.Count();
 	public int Waiting => waiters.Count;
 
-	/// A page fault read from a client's userfaultfd.
-	public void Fault(Attachment a, ulong addr, int tid)
+	/// A fault on a missing page, read from a client's userfaultfd.
+	public void Fault(Attachment a, ulong addr, int tid, bool write)
 	{
 		Faults++;
 		long off = (long)(addr - a.Base) & ~(Page - 1);
@@ -76,7 +77,7 @@ public sealed unsafe partial class Map : IDisposable
 			a.Wake(off, Page);
 			return;
 		}
-		waiters.Add(new Waiter(a, off, tid));
+		waiters.Add(new Waiter(a, off, tid, write));
 		if (!requested[off / Page])
 			Want(off, tid);
 	}
@@ -184,13 +185,14 @@ public sealed unsafe partial class Map : IDisposable
 
 	/// Copies into the first waiting client's mapping, which wakes its
 	/// threads on the range with no further call; returns that client.
+	/// Pages go in write-protected, so the first write to each is seen.
 	Attachment? CopyRun(long off, long len, byte* src)
 	{
 		var w = waiters.Find(x => x.Off >= off && x.Off < off + len && !x.A.ReadOnly);
 		if (w is not null)
 			try
 			{
-				w.A.Uffd.Copy(w.A.Base + (ulong)off, (ulong)src, (ulong)len);
+				w.A.Uffd.Copy(w.A.Base + (ulong)off, (ulong)src, (ulong)len, Uffd.UFFDIO_COPY_MODE_WP);
 				return w.A;
 			}
 			catch (SysException)
@@ -201,6 +203,9 @@ public sealed unsafe partial class Map : IDisposable
 		return null;
 	}
 
+	/// A thread that faulted writing into the client the page was copied
+	/// into has its page dirtied and unprotected in the same step; others
+	/// retry, and a writer among them takes a write-protect fault.
 	void WakeWaiters(long from, long to, Attachment? woken)
 	{
 		for (int i = waiters.Count - 1; i >= 0; i--)
@@ -208,7 +213,9 @@ public sealed unsafe partial class Map : IDisposable
 			var w = waiters[i];
 			if (w.Off < from || w.Off >= to)
 				continue;
-			if (w.A != woken)
+			if (w.A == woken && w.Write)
+				Dirty(w.A, w.Off);
+			else if (w.A != woken)
 				w.A.Wake(w.Off, Page);
 			waiters.RemoveAt(i);
 		}
@@ -218,15 +225,22 @@ public sealed unsafe partial class Map : IDisposable
 	/// the map's policy to the threads waiting there.
 	public void Error(long off, long len, string text)
 	{
+		Record(off, len, text);
+		ApplyPolicy(off, len);
+	}
+
+	/// Keeps an error in the map's log (the last hundred) and tells the
+	/// clients on their control connections.
+	void Record(long off, long len, string text, bool tell = true)
+	{
 		ErrorCount++;
-		var e = new ErrorEntry(DateTime.UtcNow, off, len, text);
-		errors.Add(e);
+		errors.Add(new ErrorEntry(DateTime.UtcNow, off, len, text));
 		if (errors.Count > 100)
 			errors.RemoveAt(0);
 		log($"map {Name}: {off} {len}: {text}");
-		foreach (var c in Clients.Select(c => c.Conn).Distinct())
-			c.Note($"error {Name} {off} {len} {text}");
-		ApplyPolicy(off, len);
+		if (tell)
+			foreach (var c in Clients.Select(c => c.Conn).Distinct())
+				c.Note($"error {Name} {off} {len} {text}");
 	}
 
 	void ApplyPolicy(long off, long len)
@@ -265,6 +279,9 @@ public sealed unsafe partial class Map : IDisposable
 			var w = waiters[i];
 			if (w.Off < off || w.Off >= off + len)
 				continue;
+			// Poison takes only an empty entry: the write-protect
+			// marker a writable client has there must go first.
+			w.A.Protect(w.Off, Page, false);
 			try
 			{
 				w.A.Uffd.Poison(w.A.Base + (ulong)w.Off, (ulong)Page);
@@ -282,6 +299,7 @@ public sealed unsafe partial class Map : IDisposable
 	public void Tick()
 	{
 		link.Tick();
+		WriteBehind();
 		if (Opt.Timeout == TimeSpan.Zero || waiters.Count == 0)
 			return;
 		long limit = Environment.TickCount64 - (long)Opt.Timeout.TotalMilliseconds;
@@ -295,6 +313,7 @@ public sealed unsafe partial class Map : IDisposable
 	public void PagerGone()
 	{
 		log($"map {Name}: pager gone");
+		WritesLost();
 		if (!builtin.Exists)
 			return;
 		var asked = outstanding.ToList();
@@ -336,6 +355,7 @@ public sealed unsafe partial class Map : IDisposable
 			b.Append(w.Replace('=', ' ')).Append('\n');
 		b.Append($"resident {Resident}\nfaults {Faults}\nrequests {Requests}\nfills {Fills}\nfilled {Filled}\n");
 		b.Append($"waiting {waiters.Count}\noutstanding {outstanding.Count}\nclients {Clients.Count}\n");
+		b.Append($"dirty {dirtyCount}\nwriting {inflight.Count}\nwrites {Writes}\nwritefails {WriteFails}\n");
 		b.Append($"pager {(link.Attached ? "yes" : "no")}\nerrors {ErrorCount}\n");
 		return b.ToString();
 	}

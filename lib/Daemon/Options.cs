@@ -19,6 +19,10 @@ public sealed class Options
 	/// Zero: wait for ever.
 	public TimeSpan Timeout;
 	public Policy Policy = Policy.Sigbus;
+	/// Write-behind: dirty pages are written back after this long (zero:
+	/// only on sync), or at once when more than DirtyLimit bytes are dirty.
+	public TimeSpan WriteBehind;
+	public long DirtyLimit;
 
 	/// Applies key=value words; an unknown key or bad value is an error
 	/// that names it. Keys that cannot change once the map exists are
@@ -71,6 +75,12 @@ public sealed class Options
 				_ => throw new CtlException($"bad policy '{v}': want wait, zero or sigbus"),
 			};
 			break;
+		case "writebehind":
+			WriteBehind = v is "none" or "0" ? TimeSpan.Zero : Num.Duration(v, "writebehind");
+			break;
+		case "dirtylimit":
+			DirtyLimit = Num.Size(v, "dirtylimit");
+			break;
 		default:
 			throw new CtlException($"unknown option '{key}'");
 		}
@@ -85,6 +95,8 @@ public sealed class Options
 		yield return $"readahead={Num.SizeString(ReadAhead)}";
 		yield return $"timeout={(Timeout == TimeSpan.Zero ? "none" : $"{(long)Timeout.TotalMilliseconds}ms")}";
 		yield return $"policy={Policy.ToString().ToLowerInvariant()}";
+		yield return $"writebehind={(WriteBehind == TimeSpan.Zero ? "none" : $"{(long)WriteBehind.TotalMilliseconds}ms")}";
+		yield return $"dirtylimit={Num.SizeString(DirtyLimit)}";
 	}
 }
 

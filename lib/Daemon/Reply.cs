@@ -14,7 +14,7 @@ public sealed unsafe partial class Map
 		{
 			if (m.Map != Name)
 				throw new ProtocolException($"reply names map '{m.Map}' on the fill FIFO of map {Name}");
-			if (m.Verb != Verb.Data)
+			if (m.Verb is not (Verb.Data or Verb.Synced))
 				CheckRange(m.Off, m.Len);
 			switch (m.Verb)
 			{
@@ -23,6 +23,9 @@ public sealed unsafe partial class Map
 			case Verb.Zero: Zero(m.Off, m.Len); break;
 			case Verb.Error: Error(m.Off, m.Len, "pager: " + m.Text); break;
 			case Verb.Punt: Punt(m.Off, m.Len); break;
+			case Verb.Ok: WriteDone(m.Off, m.Len); break;
+			case Verb.Fail: WriteFailed(m.Off, m.Len, "pager: " + m.Text); break;
+			case Verb.Synced: Synced(m.Seq, m.Key("err")); break;
 			default: throw new ProtocolException($"'{Verbs.Name(m.Verb)}' is not a reply pagerd takes");
 			}
 		}
@@ -33,14 +36,7 @@ public sealed unsafe partial class Map
 	}
 
 	/// Malformed input on a FIFO: recorded and logged; no page is touched.
-	public void BadInput(string text)
-	{
-		ErrorCount++;
-		errors.Add(new ErrorEntry(DateTime.UtcNow, 0, 0, "bad input: " + text));
-		if (errors.Count > 100)
-			errors.RemoveAt(0);
-		log($"map {Name}: bad input: {text}");
-	}
+	public void BadInput(string text) => Record(0, 0, "bad input: " + text, tell: false);
 
 	void FromFile(Msg m)
 	{

@@ -75,7 +75,9 @@ public sealed partial class Server : IDisposable
 		int passFd = -1;
 		try
 		{
-			c.Reply(Exec(c, line, ref passFd), passFd);
+			var body = Exec(c, line, ref passFd);
+			if (body is not null)
+				c.Reply(body, passFd);
 		}
 		catch (Exception e) when (e is CtlException or ProtocolException or SysException)
 		{
@@ -129,6 +131,25 @@ public sealed partial class Server : IDisposable
 		loop.Remove(a.Uffd.Fd);
 		a.Map.Detach(a);
 		a.Uffd.Dispose();
+	}
+
+	/// Before exiting: writes back what it can, for up to wait, and says
+	/// what it could not.
+	public void WriteBackAll(TimeSpan wait)
+	{
+		var busy = maps.Values.Where(m => m.DirtyPages + m.Writing > 0).ToList();
+		if (busy.Count == 0)
+			return;
+		int left = busy.Count;
+		foreach (var m in busy)
+			m.Sync(f =>
+			{
+				left--;
+				f.ForEach(l => log($"map {m.Name}: not written back: {l}"));
+			});
+		loop.Run(100, Tick, () => left == 0, Environment.TickCount64 + (long)wait.TotalMilliseconds);
+		foreach (var m in busy.Where(m => m.DirtyPages + m.Writing > 0))
+			log($"map {m.Name}: {m.DirtyPages + m.Writing} dirty pages lost: not written back before exit");
 	}
 
 	public void Dispose()
