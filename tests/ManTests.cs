@@ -53,6 +53,8 @@ public sealed class ManTests
 			Assert.Contains("name motd", text);
 			Assert.Contains(File.ReadAllText("/etc/motd"), text);
 			Assert.Contains("read  motd2 0x0", text);
+			Assert.Contains("dirty 1", text);
+			Assert.StartsWith("changed", File.ReadAllText("/tmp/motd.copy"));
 		}
 		finally
 		{
@@ -60,6 +62,7 @@ public sealed class ManTests
 			Cmd.WaitFor(() => !Directory.Exists(root), "the example's pagerd to exit");
 			File.Delete(script);
 			File.Delete(output);
+			File.Delete("/tmp/motd.copy");
 		}
 	}
 
