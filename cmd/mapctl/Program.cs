@@ -37,6 +37,8 @@ st.Add(watch);
 st.Add(count);
 Verb("prefetch", "request the missing pages of a range now", (m, a) => m.Ctl("prefetch", a),
 	Arg("NAME", "the map"), Args("RANGE", "OFFSET LENGTH (default: all of it)"));
+Verb("evict", "drop a range's clean pages from memory; print how many went", (m, a) => m.Ctl("evict", a),
+	Arg("NAME", "the map"), Args("RANGE", "OFFSET LENGTH (default: all of it)"));
 Verb("cat", "copy a map's bytes to standard output, faulting them in", (m, a) => m.Cat(a),
 	Arg("NAME", "the map"), Args("RANGE", "OFFSET [LENGTH]"));
 Verb("write", "copy standard input into a map at OFFSET, dirtying its pages", (m, a) => m.Write(a),

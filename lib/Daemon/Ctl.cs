@@ -21,6 +21,7 @@ public sealed partial class Server
 			"set" => Set(args),
 			"prefetch" => Prefetch(args),
 			"sync" => Sync(c, args),
+			"evict" => Evict(args),
 			"ls" => Ls(),
 			"stat" => [.. Find(args, "stat NAME").Status().TrimEnd('\n').Split('\n')],
 			"err" => [.. Find(args, "err NAME").Errors.Select(e => e.ToString())],
@@ -106,6 +107,15 @@ public sealed partial class Server
 		else
 			m.Sync(f => c.Reply(f));
 		return null;
+	}
+
+	/// Drops clean pages of a range (default: all of it); answers how many.
+	List<string> Evict(List<string> args)
+	{
+		var m = Find(args, "evict NAME [OFFSET LENGTH]");
+		long off = args.Count > 1 ? Num.Size(args[1], "offset") : 0;
+		long len = args.Count > 2 ? Num.Size(args[2], "length") : m.Length - off;
+		return [$"{m.Evict(off, len)}"];
 	}
 
 	List<string> Ls() =>

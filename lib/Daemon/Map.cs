@@ -44,6 +44,7 @@ public sealed unsafe partial class Map : IDisposable
 		present = new Bitmap(Length / Page);
 		requested = new Bitmap(Length / Page);
 		InitWriteBack();
+		InitEvict();
 		builtin = new Builtin(opt);
 		Memfd = Posix.MemfdCreate("pager:" + name);
 		try
@@ -62,7 +63,7 @@ public sealed unsafe partial class Map : IDisposable
 	}
 
 	public bool PagerAttached => link.Attached;
-	public long Resident => present.Count();
+	public long Resident => residentCount;
 	public int Waiting => waiters.Count;
 
 	/// A fault on a missing page, read from a client's userfaultfd.
@@ -177,6 +178,7 @@ public sealed unsafe partial class Map : IDisposable
 			Fills++;
 			Filled += (b - a) * Page;
 			WakeWaiters(a * Page, b * Page, woken);
+			Arrived(a, b);
 			p = b;
 		}
 		if (outstanding.Count > 0)
@@ -355,6 +357,7 @@ public sealed unsafe partial class Map : IDisposable
 			b.Append(w.Replace('=', ' ')).Append('\n');
 		b.Append($"resident {Resident}\nfaults {Faults}\nrequests {Requests}\nfills {Fills}\nfilled {Filled}\n");
 		b.Append($"waiting {waiters.Count}\noutstanding {outstanding.Count}\nclients {Clients.Count}\n");
+		b.Append($"evicted {Evicted}\n");
 		b.Append($"dirty {dirtyCount}\nwriting {inflight.Count}\nwrites {Writes}\nwritefails {WriteFails}\n");
 		b.Append($"pager {(link.Attached ? "yes" : "no")}\nerrors {ErrorCount}\n");
 		return b.ToString();

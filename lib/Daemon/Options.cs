@@ -23,6 +23,8 @@ public sealed class Options
 	/// only on sync), or at once when more than DirtyLimit bytes are dirty.
 	public TimeSpan WriteBehind;
 	public long DirtyLimit;
+	/// Resident bytes kept under this by eviction (zero: no bound).
+	public long MaxResident;
 
 	/// Applies key=value words; an unknown key or bad value is an error
 	/// that names it. Keys that cannot change once the map exists are
@@ -78,6 +80,11 @@ public sealed class Options
 		case "writebehind":
 			WriteBehind = v is "none" or "0" ? TimeSpan.Zero : Num.Duration(v, "writebehind");
 			break;
+		case "maxresident":
+			MaxResident = Num.Size(v, "maxresident");
+			if (MaxResident != 0 && MaxResident < 16 * 4096)
+				throw new CtlException($"bad maxresident '{v}': want at least 64k");
+			break;
 		case "dirtylimit":
 			DirtyLimit = Num.Size(v, "dirtylimit");
 			break;
@@ -97,6 +104,7 @@ public sealed class Options
 		yield return $"policy={Policy.ToString().ToLowerInvariant()}";
 		yield return $"writebehind={(WriteBehind == TimeSpan.Zero ? "none" : $"{(long)WriteBehind.TotalMilliseconds}ms")}";
 		yield return $"dirtylimit={Num.SizeString(DirtyLimit)}";
+		yield return $"maxresident={Num.SizeString(MaxResident)}";
 	}
 }
 

@@ -23,6 +23,7 @@ public sealed unsafe partial class Map
 			case Verb.Zero: Zero(m.Off, m.Len); break;
 			case Verb.Error: Error(m.Off, m.Len, "pager: " + m.Text); break;
 			case Verb.Punt: Punt(m.Off, m.Len); break;
+			case Verb.Evict: Evict(m.Off, m.Len); break;
 			case Verb.Ok: WriteDone(m.Off, m.Len); break;
 			case Verb.Fail: WriteFailed(m.Off, m.Len, "pager: " + m.Text); break;
 			case Verb.Synced: Synced(m.Seq, m.Key("err")); break;
