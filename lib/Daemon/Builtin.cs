@@ -8,7 +8,7 @@ sealed class Builtin : IDisposable
 {
 	readonly Options opt;
 	int fd = -1, wfd = -1;
-	string openPath = "";
+	string? openSource, writeSource;
 
 	public Builtin(Options opt) => this.opt = opt;
 
@@ -19,33 +19,37 @@ sealed class Builtin : IDisposable
 	public void Read(long off, Span<byte> buf, long left)
 	{
 		int got = 0;
-		if (opt.Source.StartsWith("file:"))
+		if (opt.Source.StartsWith("file:", StringComparison.Ordinal))
 		{
-			var path = opt.Source[5..];
-			if (fd < 0 || openPath != path)
+			// The source can change (set source=...): reopen when it does.
+			if (fd < 0 || !ReferenceEquals(openSource, opt.Source))
 			{
 				Posix.Close(fd);
 				fd = -1;
-				fd = Posix.Open(path, Tmds.Linux.LibC.O_RDONLY);
-				openPath = path;
+				fd = Posix.Open(opt.Source[5..], Tmds.Linux.LibC.O_RDONLY);
+				openSource = opt.Source;
 			}
 			int want = (int)Math.Clamp(left, 0, buf.Length);
-			got = Posix.PRead(fd, buf[..want], opt.Offset + off, path);
+			got = Posix.PRead(fd, buf[..want], opt.Offset + off, opt.Source);
 		}
 		buf[got..].Clear();
 	}
 
-	public bool Writable => opt.Source.StartsWith("file:");
+	public bool Writable => opt.Source.StartsWith("file:", StringComparison.Ordinal);
 
 	/// Writes the bytes at map offset off back to the file, those before
 	/// the map's end (left) only; the file is opened for writing on the
 	/// first write, so a read-only file still serves reads.
 	public void Write(long off, ReadOnlySpan<byte> bytes, long left)
 	{
-		var path = opt.Source[5..];
-		if (wfd < 0)
-			wfd = Posix.Open(path, Tmds.Linux.LibC.O_RDWR);
-		Posix.PWrite(wfd, bytes[..(int)Math.Clamp(left, 0, bytes.Length)], opt.Offset + off, path);
+		if (wfd < 0 || !ReferenceEquals(writeSource, opt.Source))
+		{
+			Posix.Close(wfd);
+			wfd = -1;
+			wfd = Posix.Open(opt.Source[5..], Tmds.Linux.LibC.O_RDWR);
+			writeSource = opt.Source;
+		}
+		Posix.PWrite(wfd, bytes[..(int)Math.Clamp(left, 0, bytes.Length)], opt.Offset + off, opt.Source);
 	}
 
 	public void Sync()

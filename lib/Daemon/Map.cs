@@ -97,16 +97,15 @@ public sealed unsafe partial class Map : IDisposable
 	{
 		MarkRequested(off, len);
 		Requests++;
-		var r = new Req(off, len, tid);
-		if (link.Attached)
+		if (!link.Attached && builtin.Exists)
 		{
-			outstanding.Add(r);
-			link.Send(r, Size);
-		}
-		else if (builtin.Exists)
 			Serve(off, len);
-		else
-			outstanding.Add(r);
+			return;
+		}
+		var r = new Req(off, len, tid);
+		outstanding.Add(r);
+		if (link.Attached)
+			link.Send(r, Size);
 	}
 
 	/// Requests the missing pages of a range that nobody asked for yet.
@@ -190,7 +189,13 @@ public sealed unsafe partial class Map : IDisposable
 	/// Pages go in write-protected, so the first write to each is seen.
 	Attachment? CopyRun(long off, long len, byte* src)
 	{
-		var w = waiters.Find(x => x.Off >= off && x.Off < off + len && !x.A.ReadOnly);
+		Waiter? w = null;
+		foreach (var x in waiters)
+			if (x.Off >= off && x.Off < off + len && !x.A.ReadOnly)
+			{
+				w = x;
+				break;
+			}
 		if (w is not null)
 			try
 			{
