@@ -18,6 +18,10 @@ public sealed record Cell(string File, long Size, Pattern Pattern, long Pages, i
 	/// Bytes the workload reads: what GB/s is of.
 	public long Bytes => Pattern == Pattern.Read ? Size : Pages * 4096;
 
+	/// Cells of one group are measured round by round together, so that
+	/// their figures come from the same moments of a noisy machine.
+	public string Group { get; init; } = "";
+
 	public string[] Args => [File, Size.ToString(), Pattern.ToString().ToLowerInvariant(), Pages.ToString(), Threads.ToString(), Chunk.ToString()];
 }
 
@@ -36,12 +40,12 @@ static class Cells
 		const long n = 8192; // random faults a run
 		return
 		[
-			new(dense, 64 * M, Pattern.Rand, n, 1, 4 * K, false, Faulting),
+			new(dense, 64 * M, Pattern.Rand, n, 1, 4 * K, false, Faulting) { Group = "size" },
 			new(dense, 64 * M, Pattern.Rand, n, 1, 4 * K, true, Faulting),
 			new(dense, 64 * M, Pattern.Rand, n, 2, 4 * K, false, Faulting),
 			new(dense, 64 * M, Pattern.Rand, n, 8, 4 * K, false, Faulting),
-			new(dense, G, Pattern.Rand, n, 1, 4 * K, false, Faulting),
-			new(sparse, 16 * G, Pattern.Rand, n, 1, 4 * K, false, Faulting),
+			new(dense, G, Pattern.Rand, n, 1, 4 * K, false, Faulting) { Group = "size" },
+			new(sparse, 16 * G, Pattern.Rand, n, 1, 4 * K, false, Faulting) { Group = "size" },
 			new(dense, 64 * M, Pattern.Seq, 64 * M / 4096, 1, 4 * K, false, Faulting),
 			new(dense, 64 * M, Pattern.Seq, 64 * M / 4096, 1, 64 * K, false, Faulting),
 			new(dense, G, Pattern.Seq, G / 4096, 1, 2 * M, false, Faulting),
@@ -58,10 +62,10 @@ static class Cells
 		const long n = 1024;
 		return
 		[
-			new(dense, 16 * M, Pattern.Rand, n, 1, 4 * K, false, Faulting),
+			new(dense, 16 * M, Pattern.Rand, n, 1, 4 * K, false, Faulting) { Group = "size" },
+			new(sparse, 16 * G, Pattern.Rand, n, 1, 4 * K, false, Faulting) { Group = "size" },
 			new(dense, 16 * M, Pattern.Rand, n, 1, 4 * K, true, Faulting),
 			new(dense, 16 * M, Pattern.Rand, n, 8, 4 * K, false, Faulting),
-			new(sparse, 16 * G, Pattern.Rand, n, 1, 4 * K, false, Faulting),
 			new(dense, 64 * M, Pattern.Read, 64 * M / 4096, 1, 2 * M, false, Reading),
 		];
 	}

@@ -108,6 +108,11 @@ static class Proc
 		return new Cost(cpu, sw);
 	}
 
+	/// The cost of each process, by command name (sh, which only waits, left out).
+	public static Dictionary<string, Cost> CostByName(IEnumerable<int> pids) =>
+		pids.Select(p => (Name: Comm(p), Pid: p)).Where(x => x.Name != "sh")
+			.GroupBy(x => x.Name).ToDictionary(g => g.Key, g => Cost(g.Select(x => x.Pid)));
+
 	/// Fields of /proc/PID/status in kB, by name.
 	public static Dictionary<string, long> Status(int pid, string file = "status")
 	{
@@ -126,6 +131,7 @@ static class Proc
 public readonly record struct Cost(long CpuNs, long Switches)
 {
 	public static Cost operator -(Cost a, Cost b) => new(a.CpuNs - b.CpuNs, a.Switches - b.Switches);
+	public static Cost operator +(Cost a, Cost b) => new(a.CpuNs + b.CpuNs, a.Switches + b.Switches);
 }
 
 public sealed class BenchException(string message) : Exception(message);

@@ -19,13 +19,13 @@ try
 	using (var d = new Daemon(cmds["pagerd"], Path.Combine(tmp, "ns")))
 	{
 		var r = new Runner(native, d, cmds.Bin);
-		foreach (var c in cells)
-		{
-			var cr = Measure(r, c, o.Runs);
-			results.Add(cr);
-			Console.Write(Report.CellTable(cr));
-			Console.Out.Flush();
-		}
+		foreach (var g in cells.GroupBy(c => c.Group == "" ? c.Name : c.Group))
+			foreach (var cr in Measure(r, [.. g], o.Runs))
+			{
+				results.Add(cr);
+				Console.Write(Report.CellTable(cr));
+				Console.Out.Flush();
+			}
 	}
 	var mem = Memory.Measure(native, cmds["pagerd"], tmp, sparse, o.Quick);
 	Console.Write(Report.MemoryTable(mem));
@@ -64,20 +64,24 @@ static (string, string) Files(Native n, string tmp, bool quick)
 	return (dense, sparse);
 }
 
-// Runs every system of the cell, runs times, alternating: each run
+// Runs every system of the cells, runs times, alternating: each round
 // starts with the next system, so no system always goes first. Round -1
 // warms up (first runs here are often slow) and is not counted.
-static CellResult Measure(Runner r, Cell c, int runs)
+static List<CellResult> Measure(Runner r, List<Cell> cells, int runs)
 {
-	r.Prepare(c);
-	var res = new CellResult(c);
-	foreach (var s in c.Systems)
-		r.Run(s, c, -1);
-	for (int run = 0; run < runs; run++)
-		for (int i = 0; i < c.Systems.Length; i++)
+	foreach (var c in cells)
+		r.Prepare(c);
+	var res = cells.Select(c => new CellResult(c)).ToList();
+	for (int run = -1; run < runs; run++)
+		foreach (var cr in res)
 		{
-			var s = c.Systems[(run + i) % c.Systems.Length];
-			res.Add(r.Run(s, c, run));
+			var sys = cr.Cell.Systems;
+			for (int i = 0; i < sys.Length; i++)
+			{
+				var x = r.Run(sys[(run + 1 + i) % sys.Length], cr.Cell, run);
+				if (run >= 0)
+					cr.Add(x);
+			}
 		}
 	return res;
 }

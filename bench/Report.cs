@@ -22,11 +22,15 @@ static class Report
 			bool uffd = s is not (Sys.Mmap or Sys.Read);
 			b.Append($"| {Targets.Name(s)} | {F(r.Ms(s), 1)} | {F(r.Faults(s), 0)} | {F(r.UsPerFault(s), 2)} | {F(r.FaultsPerSec(s), 0)} | " +
 				$"{F(r.GBps(s), 2)} | {F(r.VsC(s), 2)} | {(uffd ? F(r.ServerUs(s), 2) : "")} | " +
-				$"{(s is Sys.Pipeline or Sys.Awk ? F(r.PagerUs(s), 2) : "")} | {(s > Sys.C ? F(r.Switches(s), 2) : "")} | " +
+				$"{(s is Sys.Pipeline or Sys.Awk ? Pagers(r, s) : "")} | {(s > Sys.C ? F(r.Switches(s), 2) : "")} | " +
 				$"{(r.SumOk(s) ? "same" : "DIFFERENT")} |\n");
 		}
 		return b.ToString();
 	}
+
+	/// The pagers' CPU time per fault, in all and by process.
+	static string Pagers(CellResult r, Sys s) =>
+		F(r.PagerUs(s), 2) + " (" + string.Join(", ", r.PagerNames(s).Select(n => $"{n} {F(r.PagerUs(s, n), 1)}")) + ")";
 
 	public static string MemoryTable(List<MemRow> rows)
 	{
@@ -47,16 +51,19 @@ static class Report
 		return b.ToString();
 	}
 
-	public static string ProfileTable(List<ProfRow> rows)
+	public static string ProfileTable(Prof prof)
 	{
-		if (rows.Count == 0)
-			return "";
+		var rows = prof.Calls;
 		var b = new StringBuilder("\n### System calls per fault (strace -c, random 4 KiB faults, one thread, 64 MiB map)\n\n");
 		b.Append("| path | process | system call | calls/fault | errors/fault |\n| --- | --- | --- | ---: | ---: |\n");
 		foreach (var p in rows.Where(p => p.PerFault >= 0.05).OrderBy(p => p.Sys).ThenBy(p => p.Proc).ThenByDescending(p => p.PerFault))
 			b.Append($"| {Targets.Name(p.Sys)} | {p.Proc} | {p.Call} | {F(p.PerFault, 2)} | {(p.ErrPerFault > 0 ? F(p.ErrPerFault, 2) : "")} |\n");
 		foreach (var g in rows.GroupBy(p => p.Sys))
 			b.Append($"| {Targets.Name(g.Key)} | all | **total** | {F(g.Sum(p => p.PerFault), 2)} | |\n");
+		b.Append("\n### Where the CPU time goes\n\nperf record -e cpu-clock -F 10000 (a sample is 100 µs of CPU) of every process of the path, on the same workload; " +
+			"samples × 100 / faults is µs of CPU per fault. finish_task_switch is where a thread resumes after sleeping: in this VM it absorbs the cost of the wake-up.\n");
+		foreach (var (s, faults, text) in prof.Perf)
+			b.Append($"\n{Targets.Name(s)} ({faults} faults):\n\n```\n{text}\n```\n");
 		return b.ToString();
 	}
 
@@ -80,7 +87,7 @@ static class Report
 	static string V(CellResult r, Sys s) => r.Has(s) ? F(r.VsC(s), 2) + "×" : "";
 
 	public static string Markdown(Opts o, Commands cmds, string load, List<CellResult> cells, List<MemRow> mem, List<StartRow> start,
-		List<ProfRow> prof, List<Target> targets, string why)
+		Prof prof, List<Target> targets, string why)
 	{
 		var b = new StringBuilder("# Benchmark results\n\n");
 		b.Append($"Written by `dotnet run -c Release --project bench{(o.Quick ? " -- --quick" : "")}`; see README.md for what each figure means.\n\n");

@@ -5,7 +5,10 @@ namespace Pager.Bench;
 
 /// One run of one system on one cell. Server is the handler thread (C)
 /// or pagerd; Pager is the pager processes of the pipeline and awk paths.
-public sealed record Sample(Sys Sys, Cell Cell, int Run, long Ns, long Faults, ulong Sum, Cost Server, Cost Pager);
+public sealed record Sample(Sys Sys, Cell Cell, int Run, long Ns, long Faults, ulong Sum, Cost Server, Dictionary<string, Cost> Pagers)
+{
+	public Cost Pager => Pagers.Values.Aggregate(default(Cost), (a, b) => a + b);
+}
 
 /// Runs the systems: the C references as handler processes, the
 /// toolkit's paths as maps of our pagerd that this process attaches and
@@ -42,7 +45,7 @@ sealed unsafe class Runner(Native native, Daemon d, string bin)
 	{
 		var r = native.Run(["run", mode, .. c.Args], c.Pinned);
 		return new Sample(s, c, run, long.Parse(r["ns"]), long.Parse(r["faults"]),
-			Convert.ToUInt64(r["sum"], 16), new Cost(long.Parse(r["hcpu"]), 0), default);
+			Convert.ToUInt64(r["sum"], 16), new Cost(long.Parse(r["hcpu"]), 0), []);
 	}
 
 	Sample Toolkit(Sys s, Cell c, int run)
@@ -62,11 +65,12 @@ sealed unsafe class Runner(Native native, Daemon d, string bin)
 			}
 			using var m = Mapping.Attach(name, new AttachOptions { Root = d.Root });
 			var watch = Watch?.Invoke([d.Pid, .. pids]);
-			var (srv, pg) = (Proc.Cost([d.Pid]), Proc.Cost(pids));
+			var (srv, pg) = (Proc.Cost([d.Pid]), Proc.CostByName(pids));
 			var (ns, sum) = native.Work(m.Pointer, c, c.Pinned ? 0 : -1);
-			var (srv1, pg1) = (Proc.Cost([d.Pid]), Proc.Cost(pids));
+			var (srv1, pg1) = (Proc.Cost([d.Pid]), Proc.CostByName(pids));
 			watch?.Dispose();
-			return new Sample(s, c, run, ns, d.Count(name, "faults"), sum, srv1 - srv, pg1 - pg);
+			var pagers = pg1.ToDictionary(kv => kv.Key, kv => kv.Value - pg.GetValueOrDefault(kv.Key));
+			return new Sample(s, c, run, ns, d.Count(name, "faults"), sum, srv1 - srv, pagers);
 		}
 		finally
 		{

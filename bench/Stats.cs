@@ -23,6 +23,9 @@ public sealed class CellResult(Cell cell)
 	public double FaultsPerSec(Sys s) => Med(s, x => x.Faults / (x.Ns / 1e9));
 	public double GBps(Sys s) => Med(s, x => (double)cell.Bytes / x.Ns);
 	public double ServerUs(Sys s) => Med(s, x => x.Faults > 0 ? x.Server.CpuNs / 1e3 / x.Faults : double.NaN);
+	public double PagerUs(Sys s, string name) =>
+		Med(s, x => x.Faults > 0 && x.Pagers.TryGetValue(name, out var c) ? c.CpuNs / 1e3 / x.Faults : double.NaN);
+	public IEnumerable<string> PagerNames(Sys s) => Has(s) ? Runs[s].SelectMany(x => x.Pagers.Keys).Distinct().Order() : [];
 	public double PagerUs(Sys s) => Med(s, x => x.Faults > 0 ? x.Pager.CpuNs / 1e3 / x.Faults : double.NaN);
 	public double Switches(Sys s) => Med(s, x => x.Faults > 0 ? (double)(x.Server.Switches + x.Pager.Switches) / x.Faults : double.NaN);
 
