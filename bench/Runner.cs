@@ -30,6 +30,7 @@ sealed unsafe class Runner(Native native, Daemon d, string bin)
 		Sys.Mmap => Handler("mmap", s, c, run),
 		Sys.Read => Handler("read", s, c, run),
 		Sys.C => Handler("uffd", s, c, run),
+		Sys.C2 => Handler("uffd2", s, c, run),
 		_ => Toolkit(s, c, run),
 	};
 

@@ -31,7 +31,10 @@ public sealed class CellResult(Cell cell)
 
 	/// Time of s over the C handler's time, run by run: per-fault time
 	/// relative to C's, since both do the same touches.
-	public double VsC(Sys s) => Ratio(s, Sys.C, (a, c) => (double)a.Ns / c.Ns);
+	public double VsC(Sys s) => Vs(s, Sys.C);
+
+	/// Time of s over that of other, run by run.
+	public double Vs(Sys s, Sys other) => Ratio(s, other, (a, c) => (double)a.Ns / c.Ns);
 
 	/// Faults per second of s over C's.
 	public double RateVsC(Sys s) => Ratio(s, Sys.C, (a, c) => (a.Faults / (double)a.Ns) / (c.Faults / (double)c.Ns));

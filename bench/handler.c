@@ -14,6 +14,8 @@
  *		MODE uffd: the minimal userfaultfd handler: one thread reads
  *		the fault events and answers each with UFFDIO_COPY of the
  *		CHUNK around it, from a pread of the file.  Nothing else.
+ *		MODE uffd2: the same handler in a process of its own, as
+ *		pagerd is: the scheduler places two processes differently.
  *	handler start N PROGRAM [ARG...]
  *		the median wall time of N runs of PROGRAM.
  *
@@ -34,6 +36,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -296,8 +299,26 @@ handle(void *v)
 	return NULL;
 }
 
+static long
+proccpu(int pid)
+{
+	char path[64];
+	long ns;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/schedstat", pid);
+	f = fopen(path, "r");
+	if(f == NULL)
+		return 0;
+	if(fscanf(f, "%ld", &ns) != 1)
+		ns = 0;
+	fclose(f);
+	return ns;
+}
+
+/* Registers the memfd mapping; the caller starts the handler. */
 static char*
-uffdmap(Handler *h, pthread_t *t)
+uffdmap(Handler *h)
 {
 	struct uffdio_api api;
 	struct uffdio_register reg;
@@ -321,7 +342,6 @@ uffdmap(Handler *h, pthread_t *t)
 	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
 	if(ioctl(h->uffd, UFFDIO_REGISTER, &reg) < 0)
 		fatal("UFFDIO_REGISTER");
-	pthread_create(t, NULL, handle, h);
 	return h->base;
 }
 
@@ -348,18 +368,19 @@ minflt(void)
 static int
 run(char *mode, char *file, long size, int pattern, long npages, int threads, long chunk)
 {
-	Handler h;
+	Handler *h;
 	pthread_t t;
 	uint64_t sum;
 	long ns, f0, c0, hcpu, faults;
 	char *base;
-	int fd;
+	int fd, pid;
 
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if(fd < 0)
 		fatal(file);
 	hcpu = 0;
-	memset(&h, 0, sizeof h);
+	/* shared, so that a handler process's counts are seen here */
+	h = mmap(NULL, sizeof *h, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if(strcmp(mode, "mmap") == 0){
 		base = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
 		if(base == MAP_FAILED)
@@ -371,21 +392,36 @@ run(char *mode, char *file, long size, int pattern, long npages, int threads, lo
 		f0 = minflt();
 		ns = bench_work(NULL, fd, size, pattern, npages, threads, -1, &sum);
 		faults = minflt() - f0;
-	}else if(strcmp(mode, "uffd") == 0){
-		h.fd = fd;
-		h.size = size;
-		h.chunk = chunk;
-		base = uffdmap(&h, &t);
-		c0 = threadcpu(t);
+	}else if(strcmp(mode, "uffd") == 0 || strcmp(mode, "uffd2") == 0){
+		h->fd = fd;
+		h->size = size;
+		h->chunk = chunk;
+		base = uffdmap(h);
+		pid = 0;
+		if(strcmp(mode, "uffd2") == 0){
+			pid = fork();
+			if(pid < 0)
+				fatal("fork");
+			if(pid == 0){
+				handle(h);
+				_exit(0);
+			}
+			c0 = proccpu(pid);
+		}else{
+			pthread_create(&t, NULL, handle, h);
+			c0 = threadcpu(t);
+		}
 		ns = bench_work(base, -1, size, pattern, npages, threads, -1, &sum);
-		hcpu = threadcpu(t) - c0;
-		faults = __atomic_load_n(&h.faults, __ATOMIC_RELAXED);
+		hcpu = (pid ? proccpu(pid) : threadcpu(t)) - c0;
+		faults = __atomic_load_n(&h->faults, __ATOMIC_RELAXED);
+		if(pid)
+			kill(pid, SIGKILL);
 	}else{
 		fprintf(stderr, "handler: bad mode %s\n", mode);
 		return 1;
 	}
 	printf("ns=%ld faults=%ld sum=%lx hcpu=%ld readns=%ld copyns=%ld\n", ns, faults, (unsigned long)sum, hcpu,
-		__atomic_load_n(&h.readns, __ATOMIC_RELAXED), __atomic_load_n(&h.copyns, __ATOMIC_RELAXED));
+		__atomic_load_n(&h->readns, __ATOMIC_RELAXED), __atomic_load_n(&h->copyns, __ATOMIC_RELAXED));
 	fflush(stdout);
 	_exit(0);	/* the handler thread stays blocked in read */
 }
@@ -475,7 +511,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: handler mkfile PATH SIZE [STRIDE]\n"
 		"       handler warm FILE SIZE PATTERN PAGES CHUNK\n"
-		"       handler run mmap|read|uffd FILE SIZE PATTERN PAGES THREADS CHUNK\n"
+		"       handler run mmap|read|uffd|uffd2 FILE SIZE PATTERN PAGES THREADS CHUNK\n"
 		"       handler start N PROGRAM [ARG...]\n");
 	exit(2);
 }
