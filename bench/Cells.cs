@@ -1,0 +1,81 @@
+namespace Pager.Bench;
+
+public enum Pattern { Seq, Rand, Read }
+
+/// The things measured: the kernel's paging of the file, read(2) of it,
+/// the minimal C handler (a thread of the client, and a process of its
+/// own as pagerd is), and the toolkit's three ways of serving a map.
+public enum Sys { Mmap, Read, C, C2, Builtin, Pipeline, Awk }
+
+/// One workload: Pages pages of a map of Size bytes touched (or, for
+/// Read, every byte copied out) by Threads threads, faults answered Chunk
+/// bytes at a time.
+public sealed record Cell(string File, long Size, Pattern Pattern, long Pages, int Threads, long Chunk, bool Pinned, Sys[] Systems)
+{
+	public string Name =>
+		$"{Pattern.ToString().ToLowerInvariant()} {Units.Size(Chunk)} x{Threads} {Units.Size(Size)}" +
+		(Pages < Size / 4096 && Pattern != Pattern.Read ? $" ({Pages} pages)" : "") + (Pinned ? " pinned" : "");
+
+	/// Bytes the workload reads: what GB/s is of.
+	public long Bytes => Pattern == Pattern.Read ? Size : Pages * 4096;
+
+	/// Cells of one group are measured round by round together, so that
+	/// their figures come from the same moments of a noisy machine.
+	public string Group { get; init; } = "";
+
+	public string[] Args => [File, Size.ToString(), Pattern.ToString().ToLowerInvariant(), Pages.ToString(), Threads.ToString(), Chunk.ToString()];
+}
+
+/// The matrix. Random faults are the per-fault figure (one 4 KiB copy
+/// each, no read-ahead to hide the round trip); sequential touches and
+/// full reads are the throughput figure, at each chunk size.
+static class Cells
+{
+	public const long K = 1 << 10, M = 1 << 20, G = 1 << 30;
+
+	static readonly Sys[] Faulting = [Sys.Mmap, Sys.C, Sys.C2, Sys.Builtin, Sys.Pipeline, Sys.Awk];
+	static readonly Sys[] Reading = [Sys.Mmap, Sys.Read, Sys.C, Sys.C2, Sys.Builtin, Sys.Pipeline, Sys.Awk];
+
+	public static List<Cell> Full(string dense, string sparse)
+	{
+		const long n = 8192; // random faults a run
+		return
+		[
+			new(dense, 64 * M, Pattern.Rand, n, 1, 4 * K, false, Faulting) { Group = "size" },
+			new(dense, 64 * M, Pattern.Rand, n, 1, 4 * K, true, Faulting),
+			new(dense, 64 * M, Pattern.Rand, n, 2, 4 * K, false, Faulting),
+			new(dense, 64 * M, Pattern.Rand, n, 8, 4 * K, false, Faulting),
+			new(dense, G, Pattern.Rand, n, 1, 4 * K, false, Faulting) { Group = "size" },
+			new(sparse, 16 * G, Pattern.Rand, n, 1, 4 * K, false, Faulting) { Group = "size" },
+			new(dense, 64 * M, Pattern.Seq, 64 * M / 4096, 1, 4 * K, false, Faulting),
+			new(dense, 64 * M, Pattern.Seq, 64 * M / 4096, 1, 64 * K, false, Faulting),
+			new(dense, G, Pattern.Seq, G / 4096, 1, 2 * M, false, Faulting),
+			new(dense, 64 * M, Pattern.Read, 64 * M / 4096, 1, 4 * K, false, Reading),
+			new(dense, G, Pattern.Read, G / 4096, 1, 64 * K, false, Reading),
+			new(dense, G, Pattern.Read, G / 4096, 1, 2 * M, false, Reading),
+			new(dense, G, Pattern.Read, G / 4096, 8, 2 * M, false, Reading),
+		];
+	}
+
+	/// A few seconds' worth, for trying the benchmark out.
+	public static List<Cell> Quick(string dense, string sparse)
+	{
+		const long n = 1024;
+		return
+		[
+			new(dense, 16 * M, Pattern.Rand, n, 1, 4 * K, false, Faulting) { Group = "size" },
+			new(sparse, 16 * G, Pattern.Rand, n, 1, 4 * K, false, Faulting) { Group = "size" },
+			new(dense, 16 * M, Pattern.Rand, n, 1, 4 * K, true, Faulting),
+			new(dense, 16 * M, Pattern.Rand, n, 8, 4 * K, false, Faulting),
+			new(dense, 64 * M, Pattern.Read, 64 * M / 4096, 1, 2 * M, false, Reading),
+		];
+	}
+}
+
+static class Units
+{
+	public static string Size(long b) =>
+		b >= Cells.G && b % Cells.G == 0 ? $"{b / Cells.G}G" :
+		b >= Cells.M && b % Cells.M == 0 ? $"{b / Cells.M}M" :
+		b >= Cells.K && b % Cells.K == 0 ? $"{b / Cells.K}K" : b.ToString();
+}

@@ -1,0 +1,118 @@
+using Pager.Bench;
+
+// bench: the toolkit's paths against the kernel and a minimal C
+// userfaultfd handler; see README.md.
+
+var o = Opts.Parse(args);
+var repo = Opts.Repo();
+var benchDir = Path.Combine(repo, "bench");
+var tmp = Path.Combine(Path.GetTempPath(), $"pager-bench-{Environment.ProcessId}");
+Directory.CreateDirectory(tmp);
+try
+{
+	var load = File.ReadAllText("/proc/loadavg").Trim();
+	var cmds = new Commands(repo, tmp, o.Aot);
+	var native = new Native(benchDir, tmp);
+	var (dense, sparse) = Files(native, tmp, o.Quick);
+	var cells = o.Quick ? Cells.Quick(dense, sparse) : Cells.Full(dense, sparse);
+	var results = new List<CellResult>();
+	using (var d = new Daemon(cmds["pagerd"], Path.Combine(tmp, "ns")))
+	{
+		var r = new Runner(native, d, cmds.Bin);
+		foreach (var g in cells.GroupBy(c => c.Group == "" ? c.Name : c.Group))
+			foreach (var cr in Measure(r, [.. g], o.Runs))
+			{
+				results.Add(cr);
+				Console.Write(Report.CellTable(cr));
+				Console.Out.Flush();
+			}
+	}
+	var mem = Memory.Measure(native, cmds["pagerd"], tmp, sparse, o.Quick);
+	Console.Write(Report.MemoryTable(mem));
+	var start = Startup.Measure(native, repo, cmds, o.Quick ? 5 : 20);
+	Console.Write(Report.StartupTable(start));
+	var prof = Profile.Measure(native, cmds, tmp, dense, o.Quick ? 512 : 2048);
+	Console.Write(Report.ProfileTable(prof));
+	var targets = Targets.Check(results, mem, start);
+	Console.Write(Report.TargetTable(targets));
+	var outDir = o.Quick ? Path.Combine(benchDir, "obj") : benchDir;
+	var why = Path.Combine(benchDir, "why.md");
+	File.WriteAllText(Path.Combine(outDir, "results.md"),
+		Report.Markdown(o, cmds, load, results, mem, start, prof, targets, File.Exists(why) ? File.ReadAllText(why) : ""));
+	File.WriteAllText(Path.Combine(outDir, "results.svg"), Chart.Svg(results));
+	Console.WriteLine($"bench: wrote {outDir}/results.md and results.svg");
+	return 0;
+}
+catch (BenchException e)
+{
+	Console.Error.WriteLine($"bench: {e.Message}");
+	return 1;
+}
+finally
+{
+	Directory.Delete(tmp, true);
+}
+
+// The data: a dense pattern file (64 MiB quick, 1 GiB full) and a 16 GiB
+// sparse one with a page of pattern every megabyte.
+static (string, string) Files(Native n, string tmp, bool quick)
+{
+	var dense = Path.Combine(tmp, "dense");
+	var sparse = Path.Combine(tmp, "sparse");
+	n.Run(["mkfile", dense, (quick ? 64 * Cells.M : Cells.G).ToString()]);
+	n.Run(["mkfile", sparse, (16 * Cells.G).ToString(), Cells.M.ToString()]);
+	return (dense, sparse);
+}
+
+// Runs every system of the cells, runs times, alternating: each round
+// starts with the next system, so no system always goes first. Round -1
+// warms up (first runs here are often slow) and is not counted.
+static List<CellResult> Measure(Runner r, List<Cell> cells, int runs)
+{
+	foreach (var c in cells)
+		r.Prepare(c);
+	var res = cells.Select(c => new CellResult(c)).ToList();
+	for (int run = -1; run < runs; run++)
+		foreach (var cr in res)
+		{
+			var sys = cr.Cell.Systems;
+			for (int i = 0; i < sys.Length; i++)
+			{
+				var x = r.Run(sys[(run + 1 + i) % sys.Length], cr.Cell, run);
+				if (run >= 0)
+					cr.Add(x);
+			}
+		}
+	return res;
+}
+
+sealed record Opts(bool Quick, int Runs, bool Aot)
+{
+	public static Opts Parse(string[] args)
+	{
+		bool quick = false, aot = true;
+		int runs = 5;
+		for (int i = 0; i < args.Length; i++)
+			switch (args[i])
+			{
+			case "--quick": quick = true; runs = 1; break;
+			case "--apphost": aot = false; break;
+			case "--runs" when i + 1 < args.Length && int.TryParse(args[i + 1], out runs): i++; break;
+			default:
+				Console.Error.WriteLine("usage: bench [--quick] [--runs N] [--apphost]");
+				Environment.Exit(2);
+				break;
+			}
+		return new Opts(quick, runs, aot);
+	}
+
+	/// The checkout: the directory holding Tools.sln, above us or here.
+	public static string Repo()
+	{
+		foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
+			for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
+				if (File.Exists(Path.Combine(d.FullName, "Tools.sln")))
+					return d.FullName;
+		throw new BenchException("cannot find Tools.sln");
+	}
+}

@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using Pager.Client;
+
+namespace Pager.Bench;
+
+/// One run of one system on one cell. Server is the handler thread (C)
+/// or pagerd; Pager is the pager processes of the pipeline and awk paths.
+public sealed record Sample(Sys Sys, Cell Cell, int Run, long Ns, long Faults, ulong Sum, Cost Server, Dictionary<string, Cost> Pagers)
+{
+	public Cost Pager => Pagers.Values.Aggregate(default(Cost), (a, b) => a + b);
+}
+
+/// Runs the systems: the C references as handler processes, the
+/// toolkit's paths as maps of our pagerd that this process attaches and
+/// touches through libtouch.
+sealed unsafe class Runner(Native native, Daemon d, string bin)
+{
+	/// The awk pager: every read request gets a file line naming the
+	/// same bytes. -W interactive makes mawk answer each line at once, but
+	/// unbuffered: print a, b writes each field, printf each character; one
+	/// string with its newline and ORS empty goes out in one write.
+	const string Awk = "BEGIN { ORS = \"\" } $1 == \"read\" { print \"file \" $2 \" \" $3 \" \" $4 \" \" F \" \" $3 \"\\n\" }";
+
+	/// Called with pagerd's and the pager's processes before the workload;
+	/// what it returns is disposed after (the profile's strace).
+	public Func<List<int>, IDisposable>? Watch;
+
+	public Sample Run(Sys s, Cell c, int run) => s switch
+	{
+		Sys.Mmap => Handler("mmap", s, c, run),
+		Sys.Read => Handler("read", s, c, run),
+		Sys.C => Handler("uffd", s, c, run),
+		Sys.C2 => Handler("uffd2", s, c, run),
+		_ => Toolkit(s, c, run),
+	};
+
+	/// Before a cell: the same page cache for every system, and pagerd on
+	/// the cell's CPUs.
+	public void Prepare(Cell c)
+	{
+		native.Run(["warm", c.File, c.Size.ToString(), c.Args[2], c.Pages.ToString(), c.Chunk.ToString()]);
+		d.Pin(c.Pinned ? "0" : "0-1");
+	}
+
+	Sample Handler(string mode, Sys s, Cell c, int run)
+	{
+		var r = native.Run(["run", mode, .. c.Args], c.Pinned);
+		return new Sample(s, c, run, long.Parse(r["ns"]), long.Parse(r["faults"]),
+			Convert.ToUInt64(r["sum"], 16), new Cost(long.Parse(r["hcpu"]), 0), []);
+	}
+
+	Sample Toolkit(Sys s, Cell c, int run)
+	{
+		var name = d.NewName();
+		var src = s == Sys.Builtin ? $" source=file:{c.File}" : "";
+		d.Call($"new {name} {c.Size} readahead={c.Chunk}{src}");
+		Process? pager = null;
+		try
+		{
+			List<int> pids = [];
+			if (s != Sys.Builtin)
+			{
+				pager = StartPager(s, name, c);
+				d.WaitPager(name, pager);
+				pids = Proc.Tree(pager.Id);
+			}
+			using var m = Mapping.Attach(name, new AttachOptions { Root = d.Root });
+			var watch = Watch?.Invoke([d.Pid, .. pids]);
+			var (srv, pg) = (Proc.Cost([d.Pid]), Proc.CostByName(pids));
+			var (ns, sum) = native.Work(m.Pointer, c, c.Pinned ? 0 : -1);
+			var (srv1, pg1) = (Proc.Cost([d.Pid]), Proc.CostByName(pids));
+			watch?.Dispose();
+			var pagers = pg1.ToDictionary(kv => kv.Key, kv => kv.Value - pg.GetValueOrDefault(kv.Key));
+			return new Sample(s, c, run, ns, d.Count(name, "faults"), sum, srv1 - srv, pagers);
+		}
+		finally
+		{
+			d.Call($"rm {name} force");
+			if (pager is not null)
+			{
+				if (!pager.WaitForExit(10_000))
+					pager.Kill(true);
+				pager.Dispose();
+			}
+		}
+	}
+
+	/// The map's pager, reading its fault FIFO and writing its fill FIFO.
+	Process StartPager(Sys s, string map, Cell c)
+	{
+		var script = s == Sys.Pipeline
+			? $"faultcat {map} | pagefill file:{c.File} >\"$PAGERDIR/{map}/fill\""
+			: $"mawk -W interactive -v F={c.File} '{Awk}' <\"$PAGERDIR/{map}/fault\" >\"$PAGERDIR/{map}/fill\"";
+		var env = new Dictionary<string, string>
+		{
+			["PAGERDIR"] = d.Root,
+			["PATH"] = $"{bin}:{Environment.GetEnvironmentVariable("PATH")}",
+		};
+		return c.Pinned
+			? Proc.Start("taskset", ["-c", "0", "sh", "-c", script], env)
+			: Proc.Start("sh", ["-c", script], env);
+	}
+}
