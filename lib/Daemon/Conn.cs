@@ -37,7 +37,7 @@ public sealed class Conn(int fd, Action<Conn, string> onLine, Action<Conn> onClo
 				return;
 			}
 			lines.Feed(buf.AsSpan(0, n), l => onLine(this, l), _ => Close());
-			if (Closed)
+			if (Closed || n < buf.Length)
 				return;
 		}
 	}

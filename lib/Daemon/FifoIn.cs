@@ -52,6 +52,9 @@ public sealed class FifoIn : IDisposable
 				return;
 			}
 			onData(buf.AsSpan(0, n));
+			// A short read emptied the pipe; epoll says when there is more.
+			if (n < buf.Length)
+				return;
 		}
 	}
 

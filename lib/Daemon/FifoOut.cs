@@ -14,6 +14,8 @@ public sealed class FifoOut : IDisposable
 	readonly Action onGone;
 	byte[] buf = new byte[64 << 10];
 	int head, tail;
+	bool flushing;
+	uint watching;
 	int fd = -1;
 
 	public FifoOut(Loop loop, string path, Action onGone)
@@ -35,6 +37,7 @@ public sealed class FifoOut : IDisposable
 		if (f < 0)
 			return false;
 		fd = f;
+		watching = 0;
 		loop.Add(fd, 0, Ready);
 		return true;
 	}
@@ -51,7 +54,11 @@ public sealed class FifoOut : IDisposable
 		buf[tail++] = (byte)'\n';
 		payload.CopyTo(buf.AsSpan(tail));
 		tail += payload.Length;
-		Flush();
+		if (!flushing)
+		{
+			flushing = true;
+			loop.Later(Flush);
+		}
 	}
 
 	void Grow(int n)
@@ -66,19 +73,28 @@ public sealed class FifoOut : IDisposable
 
 	void Flush()
 	{
+		flushing = false;
 		while (fd >= 0 && head < tail)
 		{
 			int w = Write(buf.AsSpan(head, tail - head));
 			if (w < 0)
 			{
-				loop.Modify(fd, Epoll.Out);
+				Want(Epoll.Out);
 				return;
 			}
 			head += w;
 		}
 		head = tail = 0;
-		if (fd >= 0)
-			loop.Modify(fd, 0);
+		Want(0);
+	}
+
+	/// Changes what epoll watches for, only when it changes.
+	void Want(uint events)
+	{
+		if (fd < 0 || events == watching)
+			return;
+		loop.Modify(fd, events);
+		watching = events;
 	}
 
 	/// Writes one frame; -1 when the pipe is full. A reader that left

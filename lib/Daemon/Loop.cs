@@ -9,6 +9,7 @@ public sealed unsafe class Loop : IDisposable
 {
 	readonly Epoll ep = new();
 	readonly Dictionary<int, Action<uint>> handlers = [];
+	readonly List<Action> later = [];
 	readonly int wake;
 	volatile bool stopping;
 
@@ -25,6 +26,10 @@ public sealed unsafe class Loop : IDisposable
 	}
 
 	public void Modify(int fd, uint events) => ep.Modify(fd, events, (ulong)fd);
+
+	/// Runs a once the events at hand are handled, so that what they
+	/// produce (request lines, say) goes out in one write, not one each.
+	public void Later(Action a) => later.Add(a);
 
 	public void Remove(int fd)
 	{
@@ -46,12 +51,21 @@ public sealed unsafe class Loop : IDisposable
 			for (int i = 0; i < n && !done(); i++)
 				if (handlers.TryGetValue((int)evs[i].data.u64, out var h))
 					h((uint)evs[i].events);
+			RunLater();
 			if (Environment.TickCount64 >= next)
 			{
 				tick();
+				RunLater();
 				next = Environment.TickCount64 + tickMs;
 			}
 		}
+	}
+
+	void RunLater()
+	{
+		for (int i = 0; i < later.Count; i++)
+			later[i]();
+		later.Clear();
 	}
 
 	/// Safe from any thread or signal handler.
