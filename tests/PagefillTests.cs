@@ -96,7 +96,7 @@ public class PagefillTests : Scratch
 		using var p = Cmd.Start("pagefill", [$"file:{f}"]);
 		p.StandardInput.Write("read m 0 4096\n");
 		p.StandardInput.Flush();
-		Assert.Equal($"error m 0 4096 file:{f}: No such file or directory", Line(p.StandardOutput));
+		Assert.Equal($"error m 0 4096 file:{f}: no such file or directory", Line(p.StandardOutput));
 		// The file is opened again for the next request.
 		File.WriteAllBytes(f, new byte[4096]);
 		p.StandardInput.Write("read m 0 4096\n");
@@ -112,7 +112,7 @@ public class PagefillTests : Scratch
 		var r = Fill("read m 0 4096\n", "-i", "file:/dev/null");
 		Assert.Equal("error m 0 4096 file:/dev/null: short read: 0 of 4096 bytes at file offset 0x0\n", r.Text);
 		var d = Fill("read m 0 4096\n", "-i", "file:/");
-		Assert.Equal("error m 0 4096 file:/: read: Is a directory\n", d.Text);
+		Assert.Equal("error m 0 4096 file:/: read: is a directory\n", d.Text);
 	}
 
 	[Fact]
