@@ -168,10 +168,12 @@ public class PagefillTests : Scratch
 	[Fact]
 	public void OtherVerbsAreIgnored()
 	{
-		var r = Fill("sync m 1\nwrite m 0 3\nabcpunt m 0 4096\nread m 0 4096\n", "-v", "zero");
+		var r = Fill("ok m 0 4096\ndata m 0 3\nabcpunt m 0 4096\nevict m 0 4096\nread m 0 4096\n", "-v", "zero");
 		Assert.Equal("zero m 0 4096\n", r.Text);
-		Assert.Contains("pagefill: <- sync m 1\npagefill: ignored: sync is not a request\n", r.Err);
-		Assert.Contains("pagefill: ignored: write is not a request\n", r.Err);
+		Assert.Contains("pagefill: <- ok m 0 4096\npagefill: ignored: ok is not a request\n", r.Err);
+		Assert.Contains("pagefill: ignored: data is not a request\n", r.Err);
+		Assert.Contains("pagefill: ignored: punt is not a request\n", r.Err);
+		Assert.Contains("pagefill: ignored: evict is not a request\n", r.Err);
 		Assert.Contains("pagefill: <- read m 0 4096\npagefill: -> zero m 0 4096\n", r.Err);
 	}
 
