@@ -1,4 +1,5 @@
 using Pager.Kernel;
+using Pager.NineP;
 using Pager.Protocol;
 
 namespace Pager.Sources;
@@ -15,6 +16,8 @@ public sealed class SourceConfig
 	public long FileOff;
 	/// file: send the bytes inline as data instead of file replies.
 	public bool Inline;
+	/// 9p: the attach name, the export on the server.
+	public string Aname = "";
 	/// Where a source says what the user should know but pagerd need not.
 	public Action<string> Warn = _ => { };
 }
@@ -41,18 +44,21 @@ public abstract class Source(string name)
 	/// Makes everything written so far durable: null, or what went wrong.
 	public virtual string? Sync() => null;
 
-	/// The source named by spec: file:PATH, zero, pattern or exec:COMMAND.
+	/// The source named by spec: file:PATH, 9p:tcp!HOST!PORT/PATH, zero,
+	/// pattern or exec:COMMAND.
 	public static Source Open(string spec, SourceConfig c)
 	{
 		if (spec.StartsWith("file:") && spec.Length > 5)
 			return new FileSource(spec, spec[5..], c);
+		if (Dial.Is(spec))
+			return new NinePSource(spec, c);
 		if (spec.StartsWith("exec:") && spec.Length > 5)
 			return new ExecSource(spec, spec[5..], c);
 		return spec switch
 		{
 			"zero" => new ZeroSource(),
 			"pattern" => new PatternSource(),
-			_ => throw new ArgumentException($"unknown source '{spec}' (want file:PATH, zero, pattern or exec:COMMAND)"),
+			_ => throw new ArgumentException($"unknown source '{spec}' (want file:PATH, 9p:tcp!HOST!PORT/PATH, zero, pattern or exec:COMMAND)"),
 		};
 	}
 
