@@ -274,7 +274,8 @@ public class PagefillTests : Scratch
 	public void BadUsage()
 	{
 		foreach (var args in new[] { [], new[] { "-x", "zero" }, ["nosuch"], ["-a", "5000", "zero"], ["-i", "zero"],
-			["-o", "100", "file:/x"], ["-n", "0", "zero"], ["-m", "../x", "zero"], ["zero", "pattern"] })
+			["-o", "100", "file:/x"], ["-n", "0", "zero"], ["-m", "../x", "zero"], ["zero", "pattern"],
+			["-A", "/srv", "zero"], ["-A", "/srv", "file:/x"], ["9p:tcp!h/x"], ["9p:"], ["-o", "4096", "9p:tcp!h!564/x"] })
 		{
 			var r = Cmd.Run("pagefill", args, []);
 			Assert.Equal(1, r.Code);
