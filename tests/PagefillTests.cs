@@ -296,7 +296,7 @@ public class PagefillTests : Scratch
 			var opt = l.Trim().Split('\t')[0];
 			Assert.Matches(new Regex("^ +" + Regex.Escape(opt) + @"(\s|$)", RegexOptions.Multiline), man);
 		}
-		foreach (var src in new[] { "file:path", "zero", "pattern", "exec:command" })
+		foreach (var src in new[] { "file:path", "9p:tcp!host!port/path", "zero", "pattern", "exec:command" })
 			Assert.Matches(new Regex("^ +" + src + @"(\s|$)", RegexOptions.Multiline), man);
 	}
 
@@ -317,7 +317,7 @@ public class PagefillTests : Scratch
 	public void OfflineExamplesRun()
 	{
 		var ex = OfflineExamples("pagefill.1");
-		Assert.Equal(4, ex.Count);
+		Assert.Equal(5, ex.Count);
 		foreach (var e in ex)
 		{
 			var r = Cmd.Sh(e);
