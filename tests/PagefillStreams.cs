@@ -161,9 +161,12 @@ public abstract class Scratch : IDisposable
 {
 	readonly List<string> dirs = [];
 
-	protected string TempDir()
+	/// A new directory, in parent if given, else in the system's.
+	protected string TempDir(string? parent = null)
 	{
-		var d = Directory.CreateTempSubdirectory("pager-tools-").FullName;
+		var d = parent is null
+			? Directory.CreateTempSubdirectory("pager-tools-").FullName
+			: Directory.CreateDirectory(Path.Combine(parent, $"pager-tools-{Guid.NewGuid():N}")).FullName;
 		dirs.Add(d);
 		return d;
 	}

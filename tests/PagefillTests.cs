@@ -96,7 +96,7 @@ public class PagefillTests : Scratch
 		using var p = Cmd.Start("pagefill", [$"file:{f}"]);
 		p.StandardInput.Write("read m 0 4096\n");
 		p.StandardInput.Flush();
-		Assert.Equal($"error m 0 4096 file:{f}: No such file or directory", Line(p.StandardOutput));
+		Assert.Equal($"error m 0 4096 file:{f}: no such file or directory", Line(p.StandardOutput));
 		// The file is opened again for the next request.
 		File.WriteAllBytes(f, new byte[4096]);
 		p.StandardInput.Write("read m 0 4096\n");
@@ -112,7 +112,7 @@ public class PagefillTests : Scratch
 		var r = Fill("read m 0 4096\n", "-i", "file:/dev/null");
 		Assert.Equal("error m 0 4096 file:/dev/null: short read: 0 of 4096 bytes at file offset 0x0\n", r.Text);
 		var d = Fill("read m 0 4096\n", "-i", "file:/");
-		Assert.Equal("error m 0 4096 file:/: read: Is a directory\n", d.Text);
+		Assert.Equal("error m 0 4096 file:/: read: is a directory\n", d.Text);
 	}
 
 	[Fact]
@@ -168,10 +168,12 @@ public class PagefillTests : Scratch
 	[Fact]
 	public void OtherVerbsAreIgnored()
 	{
-		var r = Fill("sync m 1\nwrite m 0 3\nabcpunt m 0 4096\nread m 0 4096\n", "-v", "zero");
+		var r = Fill("ok m 0 4096\ndata m 0 3\nabcpunt m 0 4096\nevict m 0 4096\nread m 0 4096\n", "-v", "zero");
 		Assert.Equal("zero m 0 4096\n", r.Text);
-		Assert.Contains("pagefill: <- sync m 1\npagefill: ignored: sync is not a request\n", r.Err);
-		Assert.Contains("pagefill: ignored: write is not a request\n", r.Err);
+		Assert.Contains("pagefill: <- ok m 0 4096\npagefill: ignored: ok is not a request\n", r.Err);
+		Assert.Contains("pagefill: ignored: data is not a request\n", r.Err);
+		Assert.Contains("pagefill: ignored: punt is not a request\n", r.Err);
+		Assert.Contains("pagefill: ignored: evict is not a request\n", r.Err);
 		Assert.Contains("pagefill: <- read m 0 4096\npagefill: -> zero m 0 4096\n", r.Err);
 	}
 
@@ -272,7 +274,8 @@ public class PagefillTests : Scratch
 	public void BadUsage()
 	{
 		foreach (var args in new[] { [], new[] { "-x", "zero" }, ["nosuch"], ["-a", "5000", "zero"], ["-i", "zero"],
-			["-o", "100", "file:/x"], ["-n", "0", "zero"], ["-m", "../x", "zero"], ["zero", "pattern"] })
+			["-o", "100", "file:/x"], ["-n", "0", "zero"], ["-m", "../x", "zero"], ["zero", "pattern"],
+			["-A", "/srv", "zero"], ["-A", "/srv", "file:/x"], ["9p:tcp!h/x"], ["9p:"], ["-o", "4096", "9p:tcp!h!564/x"] })
 		{
 			var r = Cmd.Run("pagefill", args, []);
 			Assert.Equal(1, r.Code);
@@ -293,7 +296,7 @@ public class PagefillTests : Scratch
 			var opt = l.Trim().Split('\t')[0];
 			Assert.Matches(new Regex("^ +" + Regex.Escape(opt) + @"(\s|$)", RegexOptions.Multiline), man);
 		}
-		foreach (var src in new[] { "file:path", "zero", "pattern", "exec:command" })
+		foreach (var src in new[] { "file:path", "9p:tcp!host!port/path", "zero", "pattern", "exec:command" })
 			Assert.Matches(new Regex("^ +" + src + @"(\s|$)", RegexOptions.Multiline), man);
 	}
 
@@ -314,7 +317,7 @@ public class PagefillTests : Scratch
 	public void OfflineExamplesRun()
 	{
 		var ex = OfflineExamples("pagefill.1");
-		Assert.Equal(4, ex.Count);
+		Assert.Equal(5, ex.Count);
 		foreach (var e in ex)
 		{
 			var r = Cmd.Sh(e);

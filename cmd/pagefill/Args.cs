@@ -6,9 +6,10 @@ namespace Pager.Pagefill;
 /// pagefill's command line; the usage text is the manual's SYNOPSIS.
 sealed class Args
 {
-	public const string Usage = "usage: pagefill [ -iv ] [ -a bytes ] [ -m map ] [ -n requests ] [ -o offset ] source";
+	public const string Usage = "usage: pagefill [ -iv ] [ -A aname ] [ -a bytes ] [ -m map ] [ -n requests ] [ -o offset ] source";
 	const string Help =
-		"\tsource is file:PATH, zero, pattern or exec:COMMAND\n" +
+		"\tsource is file:PATH, 9p:tcp!HOST!PORT/PATH, zero, pattern or exec:COMMAND\n" +
+		"\t-A aname\t9p: the attach name, the export on the server (diod: its directory)\n" +
 		"\t-a bytes\tread ahead: answer each request with up to bytes, within the map\n" +
 		"\t-i\tfile: send the bytes inline as data instead of file replies\n" +
 		"\t-m map\tserve the map's fault and fill FIFOs instead of standard input and output\n" +
@@ -21,6 +22,7 @@ sealed class Args
 	public int InFlight = 1;
 	public string? Map;
 	public string Source = "";
+	public string? Aname;
 
 	/// Parses args, or prints usage and exits.
 	public static Args Parse(string[] args)
@@ -28,6 +30,7 @@ sealed class Args
 		var i = new Option<bool>("-i");
 		var v = new Option<bool>("-v");
 		var h = new Option<bool>("-h");
+		var A = new Option<string>("-A");
 		var a = new Option<string>("-a");
 		var m = new Option<string>("-m");
 		var n = new Option<string>("-n");
@@ -36,7 +39,7 @@ sealed class Args
 		var root = new RootCommand("pagefill");
 		root.Options.Clear(); // the stock -h and --version; ours is Plan 9's
 		root.Directives.Clear();
-		foreach (var opt in new Option[] { i, v, h, a, m, n, o })
+		foreach (var opt in new Option[] { i, v, h, A, a, m, n, o })
 			root.Options.Add(opt);
 		root.Arguments.Add(src);
 
@@ -57,6 +60,7 @@ sealed class Args
 			Inline = p.GetValue(i),
 			Verbose = p.GetValue(v),
 			Map = p.GetValue(m),
+			Aname = p.GetValue(A),
 			Source = p.GetValue(src) ?? "",
 		};
 		if (r.Source == "")
@@ -72,6 +76,8 @@ sealed class Args
 			Exit($"bad read-ahead '{p.GetValue(a)}': not a multiple of 4096");
 		if ((r.Inline || r.FileOff != 0) && !r.Source.StartsWith("file:"))
 			Exit("-i and -o are for file: sources");
+		if (r.Aname is not null && !Pager.NineP.Dial.Is(r.Source))
+			Exit("-A is for 9p: sources");
 		if (r.FileOff % 4096 != 0 && !r.Inline)
 			Exit($"bad offset '{p.GetValue(o)}': file replies need a multiple of 4096 (or -i)");
 		return r;

@@ -22,8 +22,9 @@ sealed class Replies(int fd, string what, Log log)
 	{
 		if (r.Verb != Verb.Data)
 		{
+			var b = Fit(r);
 			log.Verbose($"-> {Format.Header(r)}");
-			Posix.WriteAll(fd, Format.Bytes(r), what);
+			Posix.WriteAll(fd, b, what);
 			return;
 		}
 		int frames = 0;
@@ -33,6 +34,35 @@ sealed class Replies(int fd, string what, Log log)
 			frames++;
 		}
 		log.Verbose($"-> {Format.Header(r)} in {frames} frames");
+	}
+
+	/// The line of r, its message (error and fail) or its last key's value
+	/// (synced's err=) cut short until it fits in one PIPE_BUF write.
+	static byte[] Fit(Msg r)
+	{
+		for (;;)
+		{
+			var b = Format.Bytes(r);
+			int over = b.Length - Format.PipeBuf;
+			if (over <= 0)
+				return b;
+			// Every character is a byte or more, so cutting over of them and
+			// adding three dots saves at least over bytes.
+			if (Verbs.HasText(r.Verb) && r.Text.Length > 3)
+				r.Text = Cut(r.Text, over + 3);
+			else if (r.Keys.Count > 0 && r.Keys[^1].Value.Length > 3)
+				r.Keys[^1] = new(r.Keys[^1].Key, Cut(r.Keys[^1].Value, over + 3));
+			else
+				return b;
+		}
+	}
+
+	static string Cut(string s, int n)
+	{
+		int keep = Math.Max(0, s.Length - n);
+		if (keep > 0 && char.IsHighSurrogate(s[keep - 1]))
+			keep--;
+		return s[..keep] + "...";
 	}
 }
 

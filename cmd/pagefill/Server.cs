@@ -4,20 +4,22 @@ using Pager.Sources;
 
 namespace Pager.Pagefill;
 
-/// Answers read requests from a source. With more than one request in
-/// flight, requests are served on worker threads and their replies may
-/// go out in any order.
+/// Answers read, write and sync requests from a source. With more than
+/// one request in flight, requests are served on worker threads and their
+/// replies may go out in any order, within what Order keeps.
 sealed class Server(Source src, Replies replies, Args a, Log log)
 {
+	readonly Order order = new();
+
 	public void Run(Reader rd)
 	{
 		if (a.InFlight == 1)
 		{
 			for (Msg? m; (m = rd.Next()) is not null;)
-				Serve(m);
+				Serve(m, order.Admit(m));
 			return;
 		}
-		var q = new BlockingCollection<Msg>();
+		var q = new BlockingCollection<(Msg, long)>();
 		var slots = new SemaphoreSlim(a.InFlight);
 		var workers = new Thread[a.InFlight];
 		for (int i = 0; i < workers.Length; i++)
@@ -28,20 +30,20 @@ sealed class Server(Source src, Replies replies, Args a, Log log)
 		for (Msg? m; (m = rd.Next()) is not null;)
 		{
 			slots.Wait();
-			q.Add(m);
+			q.Add((m, order.Admit(m)));
 		}
 		q.CompleteAdding();
 		foreach (var w in workers)
 			w.Join();
 	}
 
-	void Work(BlockingCollection<Msg> q, SemaphoreSlim slots)
+	void Work(BlockingCollection<(Msg, long)> q, SemaphoreSlim slots)
 	{
 		try
 		{
-			foreach (var m in q.GetConsumingEnumerable())
+			foreach (var (m, t) in q.GetConsumingEnumerable())
 			{
-				Serve(m);
+				Serve(m, t);
 				slots.Release();
 			}
 		}
@@ -51,15 +53,31 @@ sealed class Server(Source src, Replies replies, Args a, Log log)
 		}
 	}
 
-	public void Serve(Msg m)
+	/// Serves m, whose ticket from order is t.
+	void Serve(Msg m, long t)
 	{
 		log.Verbose($"<- {m.Line}");
-		if (m.Verb != Verb.Read)
+		switch (m.Verb)
 		{
+		case Verb.Read:
+			Read(m, t);
+			break;
+		case Verb.Write:
+			Write(m, t);
+			break;
+		case Verb.Sync:
+			Sync(m, t);
+			break;
+		default:
 			log.Verbose($"ignored: {Verbs.Name(m.Verb)} is not a request");
-			return;
+			break;
 		}
+	}
+
+	void Read(Msg m, long t)
+	{
 		var w = Widen(m);
+		order.Wait(t, w.Off, w.End);
 		List<Msg> r;
 		if (src.Inline && w.Need - w.Off > Decoder.MaxPayload)
 			r = [Error(w, $"{w.Need - w.Off} bytes is too many for inline data")];
@@ -76,6 +94,48 @@ sealed class Server(Source src, Replies replies, Args a, Log log)
 			}
 		}
 		replies.Send(r);
+	}
+
+	/// Stores the bytes, after the earlier writes to them; the write is
+	/// answered, and a sync may pass it, once the reply is out.
+	void Write(Msg m, long t)
+	{
+		Msg r;
+		if (Source.RoundDown(m.Off) != m.Off || Source.RoundDown(m.Len) != m.Len)
+			r = Source.FailWrite(m, $"{src.Name}: range is not whole pages");
+		else
+		{
+			order.Wait(t, m.Off, m.End);
+			try
+			{
+				r = src.Write(m);
+			}
+			catch (Exception e)
+			{
+				r = Source.FailWrite(m, $"{src.Name}: {e.Message}");
+			}
+		}
+		replies.Send([r]);
+		order.Done(t);
+	}
+
+	/// Once every earlier write is answered, makes them durable.
+	void Sync(Msg m, long t)
+	{
+		order.Wait(t, 0, long.MaxValue);
+		string? err;
+		try
+		{
+			err = src.Sync();
+		}
+		catch (Exception e)
+		{
+			err = $"{src.Name}: {e.Message}";
+		}
+		var r = new Msg { Verb = Verb.Synced, Map = m.Map, Seq = m.Seq };
+		if (err is not null)
+			r.Keys.Add(new("err", err));
+		replies.Send([r]);
 	}
 
 	/// The request's range in whole pages, with read-ahead: up to -a bytes

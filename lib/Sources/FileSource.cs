@@ -9,12 +9,15 @@ namespace Pager.Sources;
 /// replies are file lines and pagerd reads the bytes; with Inline they
 /// are read here and sent as data. Pages past the end of the file cannot
 /// be supplied: they get error replies, and read-ahead stops there.
+/// Writes go to the same bytes with pwrite(2), on a descriptor opened
+/// read-write at the first write, so a read-only file still serves reads.
 public sealed class FileSource : Source
 {
 	readonly string path;
 	readonly SourceConfig c;
 	readonly Lock l = new();
 	int fd = -1;
+	int wfd = -1;
 
 	public FileSource(string name, string path, SourceConfig c) : base(name)
 	{
@@ -55,7 +58,7 @@ public sealed class FileSource : Source
 		}
 		catch (SysException e)
 		{
-			return Error(w, w.Off, w.Need, $"read: {Sys.StrError(e.Errno)}");
+			return Error(w, w.Off, w.Need, $"read: {Errstr(e.Errno)}");
 		}
 		// The tail of the file's last page reads as zeros, as with mmap(2);
 		// any other shortfall in the pages asked for is an error.
@@ -65,20 +68,50 @@ public sealed class FileSource : Source
 		return Data(w, w.Off, got == b.Length ? b : b[..(int)got]);
 	}
 
+	public override Msg Write(Msg w)
+	{
+		int f = Open(ref wfd, LibC.O_RDWR, out string why);
+		if (f < 0)
+			return Unwritten(w, why);
+		try
+		{
+			Posix.PWrite(f, w.Payload, c.FileOff + w.Off, path);
+		}
+		catch (SysException e)
+		{
+			return Unwritten(w, $"write: {Errstr(e.Errno)}");
+		}
+		return Written(w);
+	}
+
+	/// fdatasync(2) on the descriptor written through, if any.
+	public override string? Sync()
+	{
+		int f;
+		lock (l)
+			f = wfd;
+		if (f < 0 || LibC.fdatasync(f) == 0)
+			return null;
+		int err = Sys.Errno;
+		return $"{Name}: fdatasync: {Errstr(err)}";
+	}
+
+	int Open(out string why) => Open(ref fd, LibC.O_RDONLY, out why);
+
 	/// The descriptor, opened on first use; a file that is missing now
 	/// may be there for a later request.
-	int Open(out string why)
+	int Open(ref int d, int mode, out string why)
 	{
 		why = "";
 		lock (l)
 		{
-			if (fd >= 0)
-				return fd;
-			int r = Posix.TryOpen(path, LibC.O_RDONLY);
+			if (d >= 0)
+				return d;
+			int r = Posix.TryOpen(path, mode);
 			if (r < 0)
-				why = Sys.StrError(-r);
+				why = Errstr(-r);
 			else
-				fd = r;
+				d = r;
 			return r;
 		}
 	}
