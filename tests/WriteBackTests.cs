@@ -259,3 +259,34 @@ public sealed class WriteBackTests : IDisposable
 		Assert.Equal(0, d.Stat("m", "resident"));
 	}
 }
+
+public sealed class WriteBackBarrierTests : IDisposable
+{
+	readonly Pagerd d = new();
+
+	public void Dispose() => d.Dispose();
+
+	[Fact]
+	public void FailedBarrierMakesAcknowledgedPagesDirtyAgain()
+	{
+		d.Ctl("new m 64k");
+		bool failSync = true;
+		using var p = new FifoPager(d, "m", r => r.Verb switch
+		{
+			Verb.Read => [FifoPager.Line($"zero m {r.Off} {r.Len}")],
+			Verb.Write => [FifoPager.Line($"ok m {r.Off} {r.Len}")],
+			Verb.Sync when failSync => [Format.Bytes(new Msg { Verb = Verb.Synced, Map = "m", Seq = r.Seq, Keys = [new("err", "disk full")] })],
+			Verb.Sync => [FifoPager.Line($"synced m {r.Seq}")],
+			_ => null,
+		});
+		using var m = d.Attach("m");
+		m.Write(4096, "x"u8);
+		var e = Assert.Throws<SyncException>(() => m.Sync());
+		Assert.Equal(["4096 4096 sync: disk full"], e.Failures);
+		Assert.Equal(1, d.Stat("m", "dirty"));
+		failSync = false;
+		m.Sync();
+		Assert.Equal(0, d.Stat("m", "dirty"));
+		Assert.Equal(2, p.Seen.Count(x => x.Verb == Verb.Write));
+	}
+}

@@ -13,6 +13,9 @@ public sealed unsafe partial class Map
 	Bitmap dirty = null!, writing = null!;
 	long dirtyCount, writeSeq, syncSeq, lastFlush = Environment.TickCount64;
 	readonly List<Write> inflight = [];
+	/// Writes the store has (ok) that no barrier has yet made durable: a
+	/// failed sync makes their pages dirty again.
+	readonly List<Write> unsynced = [];
 	readonly List<SyncWait> syncs = [];
 
 	public long Writes, WriteFails;
@@ -114,8 +117,8 @@ public sealed unsafe partial class Map
 
 	public void WriteDone(long off, long len)
 	{
-		if (Settle(off, len) is null)
-			throw new ProtocolException($"ok for {off} {len}, which was not written");
+		var w = Settle(off, len) ?? throw new ProtocolException($"ok for {off} {len}, which was not written");
+		unsynced.Add(w);
 		Writes++;
 		CheckSyncs();
 	}
@@ -125,17 +128,22 @@ public sealed unsafe partial class Map
 	public void WriteFailed(long off, long len, string text)
 	{
 		var w = Settle(off, len) ?? throw new ProtocolException($"fail for {off} {len}, which was not written");
+		Redirty(off, len);
+		WriteFails++;
+		Record(off, len, "write-back: " + text);
+		foreach (var s in syncs.Where(s => w.Seq <= s.Upto))
+			s.Failures.Add($"{off} {len} {text}");
+		CheckSyncs();
+	}
+
+	void Redirty(long off, long len)
+	{
 		for (long p = off / Page; p < (off + len) / Page; p++)
 			if (!dirty[p])
 			{
 				dirty[p] = true;
 				dirtyCount++;
 			}
-		WriteFails++;
-		Record(off, len, "write-back: " + text);
-		foreach (var s in syncs.Where(s => w.Seq <= s.Upto))
-			s.Failures.Add($"{off} {len} {text}");
-		CheckSyncs();
 	}
 
 	Write? Settle(long off, long len)
@@ -165,24 +173,43 @@ public sealed unsafe partial class Map
 
 	void SyncBuiltin(SyncWait s)
 	{
-		s.Passed = true;
 		try
 		{
 			builtin.Sync();
+			Barrier(s, null);
 		}
 		catch (SysException e)
 		{
-			s.Failures.Add($"0 {Length} source {Opt.Source}: {e.Message}");
+			Barrier(s, $"source {Opt.Source}: {e.Message}");
 		}
 	}
 
 	public void Synced(long seq, string? err)
 	{
 		var s = syncs.Find(x => x.Seq == seq) ?? throw new ProtocolException($"synced {seq}, which was not asked");
-		s.Passed = true;
-		if (err is not null)
-			s.Failures.Add($"0 {Length} sync: {err}");
+		Barrier(s, err);
 		CheckSyncs();
+	}
+
+	/// A barrier passed, or failed: the writes before it are durable, or
+	/// their pages are dirty again, to be written with the next sync.
+	void Barrier(SyncWait s, string? err)
+	{
+		s.Passed = true;
+		int failed = s.Failures.Count;
+		foreach (var w in unsynced.Where(w => w.Seq <= s.Upto).ToList())
+		{
+			unsynced.Remove(w);
+			if (err is null)
+				continue;
+			Redirty(w.Off, w.Len);
+			s.Failures.Add($"{w.Off} {w.Len} sync: {err}");
+		}
+		if (err is null)
+			return;
+		if (s.Failures.Count == failed)
+			s.Failures.Add($"0 {Length} sync: {err}");
+		Record(0, Length, "sync: " + err);
 	}
 
 	void CheckSyncs()
@@ -202,19 +229,17 @@ public sealed unsafe partial class Map
 	{
 		foreach (var w in inflight.ToList())
 			WriteFailed(w.Off, w.Len, "the pager went away before answering");
-		foreach (var s in syncs.Where(s => !s.Passed))
-		{
-			s.Passed = true;
-			s.Failures.Add($"0 {Length} sync: the pager went away before answering");
-		}
+		foreach (var s in syncs.Where(s => !s.Passed).ToList())
+			Barrier(s, "the pager went away before answering");
 		CheckSyncs();
 	}
 
-	/// Write-behind: flushes dirty pages once they have waited long enough.
+	/// Write-behind: once dirty pages have waited long enough, writes them
+	/// back and makes them durable, so a sync has little left to do.
 	void WriteBehind()
 	{
-		if (Opt.WriteBehind > TimeSpan.Zero && dirtyCount > 0
+		if (Opt.WriteBehind > TimeSpan.Zero && dirtyCount > 0 && syncs.Count == 0
 			&& Environment.TickCount64 - lastFlush >= (long)Opt.WriteBehind.TotalMilliseconds)
-			Flush();
+			Sync(f => f.ForEach(l => log($"map {Name}: write-behind: {l}")));
 	}
 }
