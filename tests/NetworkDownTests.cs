@@ -163,3 +163,20 @@ public sealed class NetworkDownTests : IDisposable
 		CheckDisk();
 	}
 }
+
+public sealed class NetworkDownScriptTests
+{
+	[Fact]
+	public void RcNetdownRuns()
+	{
+		var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+		l.Start();
+		int port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+		l.Stop();
+		var r = Cmd.Run(Path.Combine(Cmd.Repo, "rc", "netdown"), [$"{port}"]);
+		Assert.True(r.Code == 0, r.Err);
+		Assert.Contains($"9p tcp!127.0.0.1!{port}: connection refused", r.Err);
+		Assert.Contains("dirty 3", r.Text);
+		Assert.Contains("exactly what was written, and durable", r.Text);
+	}
+}
