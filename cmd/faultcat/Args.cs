@@ -1,4 +1,4 @@
-using System.CommandLine;
+using Pager.Cmd;
 
 namespace Pager.Faultcat;
 
@@ -6,6 +6,8 @@ namespace Pager.Faultcat;
 sealed class Args
 {
 	public const string Usage = "usage: faultcat [ -sx ] [ -o range ] [ -r trace ] [ -t verbs ] [ -w trace ] [ map | - ]";
+	static Flags? flags;
+
 	const string Help =
 		"\t-o range\tonly messages overlapping range: lo-hi, lo-, -hi, or one offset\n" +
 		"\t-r trace\tread a recorded trace instead of map or standard input\n" +
@@ -20,33 +22,15 @@ sealed class Args
 	/// Parses args, or prints usage and exits.
 	public static Args Parse(string[] args)
 	{
-		var s = new Option<bool>("-s");
-		var x = new Option<bool>("-x");
-		var h = new Option<bool>("-h");
-		var o = new Option<string>("-o");
-		var r = new Option<string>("-r");
-		var t = new Option<string>("-t");
-		var w = new Option<string>("-w");
-		var map = new Argument<string>("map") { Arity = ArgumentArity.ZeroOrOne };
-		var root = new RootCommand("faultcat");
-		root.Options.Clear(); // the stock -h and --version; ours is Plan 9's
-		root.Directives.Clear();
-		foreach (var opt in new Option[] { s, x, h, o, r, t, w })
-			root.Options.Add(opt);
-		root.Arguments.Add(map);
-
-		var p = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
-		// The parser takes an unknown option for the map.
-		var first = p.GetResult(map)?.Tokens.FirstOrDefault()?.Value;
-		if (first is not null && first.StartsWith('-') && first != "-" && !args.Contains("--"))
-			Exit($"unknown option '{first}'");
-		if (p.Errors.Count > 0)
-			Exit(p.Errors[0].Message.TrimEnd('.'));
-		if (p.GetValue(h))
-		{
-			Console.Out.Write(Usage + "\n" + Help);
-			Environment.Exit(0);
-		}
+		var f = flags = new Flags("faultcat", Usage, Help);
+		var s = f.Bool("-s");
+		var x = f.Bool("-x");
+		var o = f.Value("-o");
+		var r = f.Value("-r");
+		var t = f.Value("-t");
+		var w = f.Value("-w");
+		var map = f.Operand("map");
+		var p = f.Parse(args);
 		var a = new Args
 		{
 			Summary = p.GetValue(s),
@@ -65,9 +49,5 @@ sealed class Args
 	}
 
 	/// Says what is wrong with the command line, and how it goes.
-	public static void Exit(string why)
-	{
-		Console.Error.Write($"faultcat: {why}\n{Usage}\n");
-		Environment.Exit(1);
-	}
+	public static void Exit(string why) => flags!.Exit(why);
 }

@@ -1,4 +1,4 @@
-using System.CommandLine;
+using Pager.Cmd;
 using Pager.Protocol;
 
 namespace Pager.Pagefill;
@@ -7,6 +7,8 @@ namespace Pager.Pagefill;
 sealed class Args
 {
 	public const string Usage = "usage: pagefill [ -iv ] [ -A aname ] [ -a bytes ] [ -m map ] [ -n requests ] [ -o offset ] source";
+	static Flags? flags;
+
 	const string Help =
 		"\tsource is file:PATH, 9p:tcp!HOST!PORT/PATH, zero, pattern or exec:COMMAND\n" +
 		"\t-A aname\t9p: the attach name, the export on the server (diod: its directory)\n" +
@@ -27,34 +29,16 @@ sealed class Args
 	/// Parses args, or prints usage and exits.
 	public static Args Parse(string[] args)
 	{
-		var i = new Option<bool>("-i");
-		var v = new Option<bool>("-v");
-		var h = new Option<bool>("-h");
-		var A = new Option<string>("-A");
-		var a = new Option<string>("-a");
-		var m = new Option<string>("-m");
-		var n = new Option<string>("-n");
-		var o = new Option<string>("-o");
-		var src = new Argument<string>("source") { Arity = ArgumentArity.ZeroOrOne };
-		var root = new RootCommand("pagefill");
-		root.Options.Clear(); // the stock -h and --version; ours is Plan 9's
-		root.Directives.Clear();
-		foreach (var opt in new Option[] { i, v, h, A, a, m, n, o })
-			root.Options.Add(opt);
-		root.Arguments.Add(src);
-
-		var p = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
-		// The parser takes an unknown option for the source.
-		var first = p.GetResult(src)?.Tokens.FirstOrDefault()?.Value;
-		if (first is not null && first.StartsWith('-') && first != "-" && !args.Contains("--"))
-			Exit($"unknown option '{first}'");
-		if (p.Errors.Count > 0)
-			Exit(p.Errors[0].Message.TrimEnd('.'));
-		if (p.GetValue(h))
-		{
-			Console.Out.Write(Usage + "\n" + Help);
-			Environment.Exit(0);
-		}
+		var f = flags = new Flags("pagefill", Usage, Help);
+		var i = f.Bool("-i");
+		var v = f.Bool("-v");
+		var A = f.Value("-A");
+		var a = f.Value("-a");
+		var m = f.Value("-m");
+		var n = f.Value("-n");
+		var o = f.Value("-o");
+		var src = f.Operand("source");
+		var p = f.Parse(args);
 		var r = new Args
 		{
 			Inline = p.GetValue(i),
@@ -99,9 +83,5 @@ sealed class Args
 	}
 
 	/// Says what is wrong with the command line, and how it goes.
-	public static void Exit(string why)
-	{
-		Console.Error.Write($"pagefill: {why}\n{Usage}\n");
-		Environment.Exit(1);
-	}
+	public static void Exit(string why) => flags!.Exit(why);
 }
