@@ -25,6 +25,16 @@ public static class Fields
 				rest = line[i..].TrimEnd();
 				return f;
 			}
+			// Most fields have no quotes: take them whole.
+			int e = i;
+			while (e < line.Length && !IsBlank(line[e]) && line[e] != '\'')
+				e++;
+			if (e == line.Length || IsBlank(line[e]))
+			{
+				f.Add(line[i..e]);
+				i = e;
+				continue;
+			}
 			var b = new StringBuilder();
 			bool quoted = false;
 			for (; i < line.Length; i++)

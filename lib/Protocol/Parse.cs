@@ -19,11 +19,13 @@ public static class Parse
 
 	static Msg Fields0(string line)
 	{
-		var head = Fields.Split(line, 1, out _);
-		if (head.Count == 0)
+		var first = line.AsSpan().TrimStart(" \t\r");
+		int sp = first.IndexOfAny(" \t\r");
+		var word = (sp < 0 ? first : first[..sp]).ToString();
+		if (word.Length == 0)
 			throw new ProtocolException("empty message");
-		if (!Verbs.TryParse(head[0], out var verb))
-			throw new ProtocolException($"unknown verb '{head[0]}'");
+		if (!Verbs.TryParse(word, out var verb))
+			throw new ProtocolException($"unknown verb '{Fields.Split(line)[0]}'");
 
 		// error and fail end in free text; everything else in key=value fields.
 		int fixedCount = verb switch
@@ -35,7 +37,7 @@ public static class Parse
 		string text = "";
 		var f = Verbs.HasText(verb) ? Fields.Split(line, fixedCount, out text) : Fields.Split(line);
 		if (f.Count < fixedCount)
-			throw new ProtocolException($"{head[0]} needs {Usage(verb)}");
+			throw new ProtocolException($"{word} needs {Usage(verb)}");
 
 		var m = new Msg { Verb = verb, Map = f[1], Line = line };
 		Names.CheckMap(m.Map);

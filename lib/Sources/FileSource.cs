@@ -30,12 +30,17 @@ public sealed class FileSource : Source
 
 	public override bool Inline => c.Inline;
 
+	long eof;
+
 	public override List<Msg> Serve(Want w)
 	{
 		int f = Open(out string why);
 		if (f < 0)
 			return [Error(w, w.Off, w.Need, why)];
-		long eof = End(f);
+		// The size is taken again only for a request past the known end:
+		// files grow, and an fstat a request is a system call too many.
+		if (w.End > eof)
+			eof = End(f);
 		if (w.Off >= eof)
 			return [Error(w, w.Off, w.Need, $"offset 0x{w.Off:x} is past the end of the file")];
 		long end = Math.Min(w.End, eof);
