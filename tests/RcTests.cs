@@ -157,6 +157,9 @@ public class RcTests : Live
 			Assert.Equal(1, r.Code);
 			Assert.Equal("usage: trace [-r region] [-w trace] map file command [arg ...]\n", r.Err);
 		}
+		var none = Cmd.Run(Rc("trace"), ["nosuch", "/etc/services", "true"], null, Env, TimeSpan.FromSeconds(5));
+		Assert.Equal(1, none.Code);
+		Assert.Equal("mapctl: no map 'nosuch'\n", none.Err);
 	}
 
 	/// A trace of the second megabyte, replayed on a fresh map: those 256
@@ -200,6 +203,9 @@ public class RcTests : Live
 		r = Cmd.Run(Rc("replay"), ["m", "f", "/nonexistent/trace", "true"], null, Env);
 		Assert.Equal(1, r.Code);
 		Assert.Equal("replay: cannot read /nonexistent/trace\n", r.Err);
+		r = Cmd.Run(Rc("replay"), ["nosuch", "/etc/services", "/etc/services", "true"], null, Env, TimeSpan.FromSeconds(5));
+		Assert.Equal(1, r.Code);
+		Assert.Equal("mapctl: no map 'nosuch'\n", r.Err);
 	}
 
 	/// Each script says what it shows and how to run it, and is short.
