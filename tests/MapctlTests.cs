@@ -203,6 +203,8 @@ public class MapctlTests : Live
 		Ok("new", "m", bytes.Length.ToString(), $"source=file:{f}");
 		Assert.Equal("", Ok("prefetch", "m", "4096", "8k"));
 		Cmd.WaitFor(() => Stat("m", "resident") == 2, "two pages prefetched");
+		Assert.Equal("", Ok("prefetch", "m", "96k"));
+		Cmd.WaitFor(() => Stat("m", "resident") == 3, "the last page prefetched");
 		Assert.Equal("", Ok("prefetch", "m"));
 		Cmd.WaitFor(() => Stat("m", "resident") == Pages(bytes.Length), "the whole map prefetched");
 		Assert.Equal(0, Stat("m", "faults"));
