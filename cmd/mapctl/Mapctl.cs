@@ -22,9 +22,9 @@ sealed class Mapctl(string? root)
 			Console.Error.WriteLine($"mapctl: {e.Message}");
 			return 1;
 		}
-		catch (IOException e) when (e.HResult == 32 || e.Message.Contains("Broken pipe"))
+		catch (SysException e) when (e.Errno == Errno.EPIPE)
 		{
-			return 0; // the reader went away: as cat does, stop quietly
+			return 0; // the reader went away: stop quietly, as cat does
 		}
 	}
 
@@ -49,13 +49,14 @@ sealed class Mapctl(string? root)
 				Console.Out.WriteLine(l);
 			return 0;
 		}
-		string[] cols = ["resident", "faults", "requests", "fills", "filled", "waiting", "errors"];
-		Console.Out.WriteLine(string.Join(' ', cols.Select(k => k.PadLeft(10))));
+		string[] cols = ["resident", "faults", "requests", "fills", "filled", "waiting", "dirty", "errors"];
 		for (int n = 0; Count == 0 || n < Count; n++)
 		{
 			if (n > 0)
 				Thread.Sleep(1000);
 			var kv = c.Call($"stat {Fields.Quote(name)}").Select(l => l.Split(' ', 2)).ToDictionary(f => f[0], f => f[1]);
+			if (n == 0)
+				Console.Out.WriteLine(string.Join(' ', cols.Select(k => k.PadLeft(10))));
 			Console.Out.WriteLine(string.Join(' ', cols.Select(k => kv[k].PadLeft(10))));
 			Console.Out.Flush();
 		}
@@ -96,15 +97,18 @@ sealed class Mapctl(string? root)
 		using var m = Mapping.Attach(a[0], new AttachOptions { ReadOnly = true, Root = root });
 		long off = a.Length > 1 ? Num.Size(a[1], "offset") : 0;
 		long len = a.Length > 2 ? Num.Size(a[2], "length") : m.Size - off;
-		if (off > m.Size || len > m.Size - off)
-			throw new PagerException($"cat {a[0]}: range {off} {len} is outside the map (size {m.Size})");
+		if (off > m.Size)
+			throw new PagerException($"cat {a[0]}: offset {off} is past the end of the map (size {m.Size})");
+		if (len > m.Size - off)
+			throw new PagerException($"cat {a[0]}: {off}+{len} goes past the end of the map (size {m.Size})");
+		// Straight to write(2): .NET's console stream would hide EPIPE and
+		// fault in the rest of the map for a reader that has gone.
 		var buf = new byte[1 << 20];
-		using var stdout = Console.OpenStandardOutput();
 		for (long done = 0; done < len;)
 		{
 			int n = (int)Math.Min(buf.Length, len - done);
 			m.Read(off + done, buf.AsSpan(0, n));
-			stdout.Write(buf, 0, n);
+			Posix.WriteAll(1, buf.AsSpan(0, n), "standard output");
 			done += n;
 		}
 		return 0;

@@ -16,6 +16,9 @@ Command Verb(string name, string about, Func<Mapctl, string[], int> run, params 
 	return c;
 }
 
+static string Usage(Command c) =>
+	string.Join(' ', c.Options.Select(o => $"[{o.Name}]").Concat(c.Arguments.Select(a => a.Arity.MinimumNumberOfValues > 0 ? a.Name : $"[{a.Name}...]")));
+
 static IEnumerable<string> Values(ParseResult r, Argument a) => r.GetResult(a)?.Tokens.Select(t => t.Value) ?? [];
 
 static Argument<string> Arg(string name, string about) => new(name) { Description = about };
@@ -48,6 +51,16 @@ Verb("sync", "write back a map's dirty pages; exit 0 only when all are durable",
 Verb("err", "print a map's recorded errors", (m, a) => m.Ctl("err", a), Arg("NAME", "the map"));
 
 var parsed = root.Parse(args);
+// A mistake on the command line is one line, in the form of every other
+// error, and the usage of the verb, on standard error.
+if (parsed.Errors.Count > 0)
+{
+	var verb = parsed.CommandResult.Command;
+	var e = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized")) ?? parsed.Errors[0];
+	Console.Error.WriteLine($"mapctl: {e.Message.TrimEnd('.')}");
+	Console.Error.WriteLine(verb == root ? "usage: mapctl [-d DIR] VERB ...; mapctl -h lists the verbs" : $"usage: mapctl {verb.Name} {Usage(verb)}");
+	return 1;
+}
 Mapctl.Force = parsed.GetValue(force);
 Mapctl.Watch = parsed.GetValue(watch);
 Mapctl.Count = parsed.GetValue(count);

@@ -66,9 +66,9 @@ public sealed partial class Server
 		var m = Find(args, "rm NAME [force]");
 		bool force = args.Count > 1 && args[1] == "force";
 		if (m.Clients.Count > 0 && !force)
-			throw new CtlException($"map '{m.Name}' has {m.Clients.Count} clients attached (rm {m.Name} force to drop them)");
+			throw new CtlException($"map '{m.Name}' has {m.Clients.Count} clients attached (force drops them)");
 		if (m.DirtyPages + m.Writing > 0 && !force)
-			throw new CtlException($"map '{m.Name}' has {m.DirtyPages + m.Writing} pages not written back (sync {m.Name} first, or rm {m.Name} force to drop them)");
+			throw new CtlException($"map '{m.Name}' has {m.DirtyPages + m.Writing} pages not written back (sync it first; force drops them)");
 		foreach (var a in m.Clients.ToList())
 		{
 			a.Conn.Attached.Remove(a);
@@ -83,8 +83,9 @@ public sealed partial class Server
 	List<string> Set(List<string> args)
 	{
 		var m = Find(args, "set NAME key=value...");
-		var opt = m.Opt;
-		opt.Apply(args.Skip(1), creating: false);
+		// All or nothing: a bad option leaves the map as it was.
+		m.Opt.Clone().Apply(args.Skip(1), creating: false);
+		m.Opt.Apply(args.Skip(1), creating: false);
 		return [];
 	}
 

@@ -93,6 +93,8 @@ public sealed class Options
 		}
 	}
 
+	public Options Clone() => (Options)MemberwiseClone();
+
 	public IEnumerable<string> Words()
 	{
 		yield return $"pagesize={Num.SizeString(PageSize)}";
