@@ -46,16 +46,8 @@ public static unsafe class Posix
 	{
 		fixed (byte* p = buf)
 			for (;;)
-			{
-				long n = LibC.read(fd, p, buf.Length);
-				if (n >= 0)
-					return (int)n;
-				int err = Sys.Errno;
-				if (err == Errno.EAGAIN)
-					return -1;
-				if (err != Errno.EINTR)
-					throw new SysException("read", err, what);
-			}
+				if (Done(LibC.read(fd, p, buf.Length), "read", what, out int n))
+					return n;
 	}
 
 	/// write(2): bytes written, -1 when it would block.
@@ -63,16 +55,24 @@ public static unsafe class Posix
 	{
 		fixed (byte* p = buf)
 			for (;;)
-			{
-				long n = LibC.write(fd, p, buf.Length);
-				if (n >= 0)
-					return (int)n;
-				int err = Sys.Errno;
-				if (err == Errno.EAGAIN)
-					return -1;
-				if (err != Errno.EINTR)
-					throw new SysException("write", err, what);
-			}
+				if (Done(LibC.write(fd, p, buf.Length), "write", what, out int n))
+					return n;
+	}
+
+	/// Whether a read or write is over, with n its count, or -1 when it
+	/// would block; after EINTR it is not, and goes again.
+	static bool Done(long rc, string call, string what, out int n)
+	{
+		n = (int)rc;
+		if (rc >= 0)
+			return true;
+		int err = Sys.Errno;
+		n = -1;
+		if (err == Errno.EAGAIN)
+			return true;
+		if (err == Errno.EINTR)
+			return false;
+		throw new SysException(call, err, what);
 	}
 
 	/// Writes all of buf to a blocking descriptor.
