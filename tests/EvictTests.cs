@@ -95,3 +95,20 @@ public sealed class EvictTests : IDisposable
 		Cmd.WaitFor(() => d.Stat("m", "resident") == 8, "the pager's eviction");
 	}
 }
+
+public sealed class EvictOptionTests : IDisposable
+{
+	readonly Pagerd d = new();
+
+	public void Dispose() => d.Dispose();
+
+	[Fact]
+	public void BoundSmallerThanTwoFillsIsRefused()
+	{
+		var e = Assert.Throws<Pager.Client.PagerException>(() => d.Ctl("new m 8m readahead=1m maxresident=1m"));
+		Assert.Contains("maxresident 1m is less than twice the read-ahead or page size", e.Message);
+		d.Ctl("new m 8m readahead=1m maxresident=2m");
+		Assert.Throws<Pager.Client.PagerException>(() => d.Ctl("set m readahead=2m"));
+		Assert.Contains("readahead 1m", d.Ctl("stat m"));
+	}
+}

@@ -38,6 +38,9 @@ public sealed class Options
 				throw new CtlException($"bad option '{w}' (want key=value)");
 			Apply(w[..eq], w[(eq + 1)..], creating);
 		}
+		// A bound smaller than two fills would evict what it just filled.
+		if (MaxResident != 0 && MaxResident < 2 * Math.Max(ReadAhead, PageSize))
+			throw new CtlException($"maxresident {Num.SizeString(MaxResident)} is less than twice the read-ahead or page size");
 	}
 
 	void Apply(string key, string v, bool creating)
