@@ -48,7 +48,10 @@ public sealed class Waiter(Attachment a, long off, int tid, bool write)
 }
 
 /// A range asked of the pager and not yet answered.
-public sealed record Req(long Off, long Len, int Tid);
+public sealed record Req(long Off, long Len, int Tid)
+{
+	public long End => Off + Len;
+}
 
 /// An error recorded on a map.
 public sealed record ErrorEntry(DateTime Time, long Off, long Len, string Text)

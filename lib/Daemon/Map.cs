@@ -181,7 +181,7 @@ public sealed unsafe partial class Map : IDisposable
 			p = b;
 		}
 		if (outstanding.Count > 0)
-			outstanding.RemoveAll(r => present.All(r.Off / Page, r.End() / Page, true));
+			outstanding.RemoveAll(r => present.All(r.Off / Page, r.End / Page, true));
 	}
 
 	/// Copies into the first waiting client's mapping, which wakes its
@@ -299,7 +299,7 @@ public sealed unsafe partial class Map : IDisposable
 			waiters.RemoveAt(i);
 		}
 		requested.Set(off / Page, (off + len + Page - 1) / Page, false);
-		outstanding.RemoveAll(r => r.Off < off + len && r.End() > off);
+		outstanding.RemoveAll(r => r.Off < off + len && r.End > off);
 	}
 
 	/// Applies the timeout to threads that waited too long.
@@ -382,11 +382,6 @@ public sealed unsafe partial class Map : IDisposable
 		builtin.Dispose();
 		DisposeMemory();
 	}
-}
-
-static class ReqExt
-{
-	public static long End(this Req r) => r.Off + r.Len;
 }
 
 /// One page-aligned buffer the fills go through: UFFDIO_COPY wants an

@@ -93,7 +93,7 @@ public sealed unsafe partial class Map
 	{
 		if (builtin.Exists)
 		{
-			outstanding.RemoveAll(r => r.Off >= off && r.End() <= off + len);
+			outstanding.RemoveAll(r => r.Off >= off && r.End <= off + len);
 			Serve(off, len);
 		}
 		else
