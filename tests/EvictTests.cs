@@ -3,26 +3,8 @@ using Xunit;
 namespace Pager.Tests;
 
 /// Maps larger than the memory they are given.
-public sealed class EvictTests : IDisposable
+public sealed class EvictTests : PagerdTest
 {
-	readonly Pagerd d = new();
-	readonly string tmp = Directory.CreateTempSubdirectory("evict-test").FullName;
-
-	public void Dispose()
-	{
-		d.Dispose();
-		Directory.Delete(tmp, true);
-	}
-
-	string RandomFile(long size)
-	{
-		var b = new byte[size];
-		new Random(3).NextBytes(b);
-		var path = Path.Combine(tmp, "src");
-		File.WriteAllBytes(path, b);
-		return path;
-	}
-
 	[Fact]
 	public void MaxResidentBoundsMemoryAndKeepsContent()
 	{

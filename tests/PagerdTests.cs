@@ -7,26 +7,8 @@ namespace Pager.Tests;
 
 /// pagerd end to end: real userfaultfd, a real pagerd process, clients in
 /// this process (touching memory from native code) and in children.
-public sealed class PagerdTests : IDisposable
+public sealed class PagerdTests : PagerdTest
 {
-	readonly Pagerd d = new();
-	readonly string tmp = Directory.CreateTempSubdirectory("pagerd-test").FullName;
-
-	public void Dispose()
-	{
-		d.Dispose();
-		Directory.Delete(tmp, true);
-	}
-
-	string RandomFile(long size, int seed = 1)
-	{
-		var b = new byte[size];
-		new Random(seed).NextBytes(b);
-		var path = Path.Combine(tmp, $"src{seed}-{size}");
-		File.WriteAllBytes(path, b);
-		return path;
-	}
-
 	static byte[] ReadAll(Mapping m)
 	{
 		var b = new byte[m.Size];

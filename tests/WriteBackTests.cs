@@ -6,26 +6,8 @@ using Xunit;
 namespace Pager.Tests;
 
 /// Dirty pages, write-back and sync, against a real pagerd.
-public sealed class WriteBackTests : IDisposable
+public sealed class WriteBackTests : PagerdTest
 {
-	readonly Pagerd d = new();
-	readonly string tmp = Directory.CreateTempSubdirectory("writeback-test").FullName;
-
-	public void Dispose()
-	{
-		d.Dispose();
-		Directory.Delete(tmp, true);
-	}
-
-	string RandomFile(long size)
-	{
-		var b = new byte[size];
-		new Random((int)size).NextBytes(b);
-		var path = Path.Combine(tmp, $"src-{size}");
-		File.WriteAllBytes(path, b);
-		return path;
-	}
-
 	static byte[] Bytes(int n, int seed)
 	{
 		var b = new byte[n];
