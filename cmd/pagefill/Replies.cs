@@ -6,9 +6,14 @@ namespace Pager.Pagefill;
 /// Where replies go: standard output or the map's fill FIFO, which other
 /// pagers may write too. Every message is one write(2) of at most PIPE_BUF
 /// bytes, so messages never interleave; inline data goes as data frames.
+/// Line replies are gathered, whole, into writes of up to PIPE_BUF until
+/// Flush, so that a batch of requests is answered in one write and wakes
+/// pagerd once.
 sealed class Replies(int fd, string what, Log log)
 {
 	readonly Lock l = new();
+	readonly byte[] batch = new byte[Format.PipeBuf];
+	int batched;
 
 	public void Send(List<Msg> replies)
 	{
@@ -18,15 +23,33 @@ sealed class Replies(int fd, string what, Log log)
 				Send(r);
 	}
 
+	/// Writes what is gathered.
+	public void Flush()
+	{
+		lock (l)
+			FlushBatch();
+	}
+
+	void FlushBatch()
+	{
+		if (batched > 0)
+			Posix.WriteAll(fd, batch.AsSpan(0, batched), what);
+		batched = 0;
+	}
+
 	void Send(Msg r)
 	{
 		if (r.Verb != Verb.Data)
 		{
 			var b = Fit(r);
 			log.Verbose($"-> {Format.Header(r)}");
-			Posix.WriteAll(fd, b, what);
+			if (batched + b.Length > batch.Length)
+				FlushBatch();
+			b.CopyTo(batch, batched);
+			batched += b.Length;
 			return;
 		}
+		FlushBatch();
 		int frames = 0;
 		foreach (var f in Format.DataFrames(r.Map, r.Off, r.Payload))
 		{

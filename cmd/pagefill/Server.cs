@@ -15,8 +15,14 @@ sealed class Server(Source src, Replies replies, Args a, Log log)
 	{
 		if (a.InFlight == 1)
 		{
+			// Replies go out when no request waits, in one write for a batch.
 			for (Msg? m; (m = rd.Next()) is not null;)
+			{
 				Serve(m, order.Admit(m));
+				if (!rd.Buffered)
+					replies.Flush();
+			}
+			replies.Flush();
 			return;
 		}
 		var q = new BlockingCollection<(Msg, long)>();
@@ -44,6 +50,7 @@ sealed class Server(Source src, Replies replies, Args a, Log log)
 			foreach (var (m, t) in q.GetConsumingEnumerable())
 			{
 				Serve(m, t);
+				replies.Flush();
 				slots.Release();
 			}
 		}

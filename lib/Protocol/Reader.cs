@@ -9,6 +9,10 @@ public sealed class Reader(Stream input, Decoder.ErrorHandler onError)
 	readonly byte[] buf = new byte[64 << 10];
 	bool eof;
 
+	/// Whether a message has been read and not yet taken: Next will not
+	/// wait for input.
+	public bool Buffered => ready.Count > 0;
+
 	/// The next message, or null at end of input.
 	public Msg? Next()
 	{
