@@ -29,6 +29,8 @@ try
 	}
 	var mem = Memory.Measure(native, cmds["pagerd"], tmp, sparse, o.Quick);
 	Console.Write(Report.MemoryTable(mem));
+	var bound = Bounded.Measure(native, cmds["pagerd"], tmp, o.Quick);
+	Console.Write(Report.BoundTable(bound));
 	var start = Startup.Measure(native, repo, cmds, o.Quick ? 5 : 20);
 	Console.Write(Report.StartupTable(start));
 	var prof = Profile.Measure(native, cmds, tmp, dense, o.Quick ? 512 : 2048);
@@ -38,7 +40,7 @@ try
 	var outDir = o.Quick ? Path.Combine(benchDir, "obj") : benchDir;
 	var why = Path.Combine(benchDir, "why.md");
 	File.WriteAllText(Path.Combine(outDir, "results.md"),
-		Report.Markdown(o, cmds, load, results, mem, start, prof, targets, File.Exists(why) ? File.ReadAllText(why) : ""));
+		Report.Markdown(o, cmds, load, results, mem, bound, start, prof, targets, File.Exists(why) ? File.ReadAllText(why) : ""));
 	File.WriteAllText(Path.Combine(outDir, "results.svg"), Chart.Svg(results));
 	Console.WriteLine($"bench: wrote {outDir}/results.md and results.svg");
 	return 0;

@@ -43,6 +43,17 @@ static class Report
 		return b.ToString();
 	}
 
+	public static string BoundTable(List<BoundRow> rows)
+	{
+		var b = new StringBuilder("\n### A map larger than its memory: every byte read, twice, through maxresident\n\n");
+		b.Append("| pass | file | GB/s | most resident MiB | bound MiB | under the bound | pages evicted so far | bytes as the first pass |\n");
+		b.Append("| ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |\n");
+		foreach (var r in rows)
+			b.Append($"| {r.Pass} | {Units.Size(r.Bytes)} | {F(r.GBs, 2)} | {F(r.MaxResident / (double)Cells.M, 1)} | {F(r.Bound / (double)Cells.M, 0)} | " +
+				$"{(r.MaxResident <= r.Bound ? "yes" : "**no**")} | {r.Evicted} | {(r.Sum == rows[0].Sum ? "same" : "**differ**")} |\n");
+		return b.ToString();
+	}
+
 	public static string StartupTable(List<StartRow> rows)
 	{
 		var b = new StringBuilder("\n### Start-up: `CMD -h`, start to exit\n\n| command | binary | median ms | min ms | exit |\n| --- | --- | ---: | ---: | ---: |\n");
@@ -86,7 +97,7 @@ static class Report
 
 	static string V(CellResult r, Sys s) => r.Has(s) ? F(r.VsC(s), 2) + "×" : "";
 
-	public static string Markdown(Opts o, Commands cmds, string load, List<CellResult> cells, List<MemRow> mem, List<StartRow> start,
+	public static string Markdown(Opts o, Commands cmds, string load, List<CellResult> cells, List<MemRow> mem, List<BoundRow> bound, List<StartRow> start,
 		Prof prof, List<Target> targets, string why)
 	{
 		var b = new StringBuilder("# Benchmark results\n\n");
@@ -104,7 +115,7 @@ static class Report
 		b.Append("\n## Workloads\n");
 		foreach (var r in cells)
 			b.Append(CellTable(r));
-		b.Append("\n## Memory, start-up and system calls\n").Append(MemoryTable(mem)).Append(StartupTable(start)).Append(ProfileTable(prof));
+		b.Append("\n## Memory, start-up and system calls\n").Append(MemoryTable(mem)).Append(BoundTable(bound)).Append(StartupTable(start)).Append(ProfileTable(prof));
 		return b.ToString();
 	}
 
