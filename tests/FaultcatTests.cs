@@ -221,18 +221,6 @@ public class FaultcatTests : Scratch
 		}
 	}
 
-	[Fact]
-	public void ManualPageIsPlan9Form()
-	{
-		var man = Man("faultcat.1");
-		var heads = Regex.Matches(man, @"^([A-Z][A-Z ]+)$", RegexOptions.Multiline).Select(m => m.Groups[1].Value);
-		Assert.Equal(Sections, heads);
-		Assert.Contains("pagerd(8)", man);
-		Assert.Contains("mapctl(1)", man);
-		Assert.Contains("pager(7)", man);
-		var warn = Cmd.Run("groff", ["-man", "-ww", "-z", Path.Combine(Cmd.Repo, "man", "faultcat.1")], null);
-		Assert.Equal("", warn.Err);
-	}
 
 	[Fact]
 	public void OfflineExamplesRun()

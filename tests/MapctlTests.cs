@@ -351,19 +351,6 @@ public class MapctlTests : Live
 			Assert.Matches(new Regex($@"^ +{k}=", RegexOptions.Multiline), man);
 	}
 
-	[Fact]
-	public void ManualPageIsPlan9Form()
-	{
-		var man = Man("mapctl.1");
-		var heads = Regex.Matches(man, @"^([A-Z][A-Z ]+)$", RegexOptions.Multiline).Select(m => m.Groups[1].Value);
-		Assert.Equal(Sections, heads);
-		Assert.Contains("pagerd(8)", man);
-		Assert.Contains("faultcat(1)", man);
-		Assert.Contains("pagefill(1)", man);
-		Assert.Contains("pager(7)", man);
-		var warn = Cmd.Run("groff", ["-man", "-ww", "-z", Path.Combine(Cmd.Repo, "man", "mapctl.1")], null);
-		Assert.Equal("", warn.Err);
-	}
 
 	/// The EXAMPLES, in order, as one sh script, with the rc pagers on PATH.
 	[Fact]

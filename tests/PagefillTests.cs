@@ -300,18 +300,6 @@ public class PagefillTests : Scratch
 			Assert.Matches(new Regex("^ +" + src + @"(\s|$)", RegexOptions.Multiline), man);
 	}
 
-	[Fact]
-	public void ManualPageIsPlan9Form()
-	{
-		var man = Man("pagefill.1");
-		var heads = Regex.Matches(man, @"^([A-Z][A-Z ]+)$", RegexOptions.Multiline).Select(m => m.Groups[1].Value);
-		Assert.Equal(Sections, heads);
-		Assert.Contains("pagerd(8)", man);
-		Assert.Contains("mapctl(1)", man);
-		Assert.Contains("pager(7)", man);
-		var warn = Cmd.Run("groff", ["-man", "-ww", "-z", Path.Combine(Cmd.Repo, "man", "pagefill.1")], null);
-		Assert.Equal("", warn.Err);
-	}
 
 	[Fact]
 	public void OfflineExamplesRun()
