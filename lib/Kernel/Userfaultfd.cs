@@ -88,14 +88,14 @@ public sealed unsafe class Userfaultfd : IDisposable
 	public ulong Register(ulong start, ulong len, ulong mode)
 	{
 		var r = new uffdio_register { range = new() { start = start, len = len }, mode = mode };
-		Sys.Check(LibC.ioctl(Fd, (int)UFFDIO_REGISTER, &r), "ioctl UFFDIO_REGISTER", Range(start, len));
+		Check(LibC.ioctl(Fd, (int)UFFDIO_REGISTER, &r), "ioctl UFFDIO_REGISTER", start, len);
 		return r.ioctls;
 	}
 
 	public void Unregister(ulong start, ulong len)
 	{
 		var r = new uffdio_range { start = start, len = len };
-		Sys.Check(LibC.ioctl(Fd, (int)UFFDIO_UNREGISTER, &r), "ioctl UFFDIO_UNREGISTER", Range(start, len));
+		Check(LibC.ioctl(Fd, (int)UFFDIO_UNREGISTER, &r), "ioctl UFFDIO_UNREGISTER", start, len);
 	}
 
 	/// Copies len bytes to dst atomically, page by page. Returns the bytes
@@ -142,13 +142,13 @@ public sealed unsafe class Userfaultfd : IDisposable
 			range = new() { start = start, len = len },
 			mode = (protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0) | (wake ? 0 : UFFDIO_WRITEPROTECT_MODE_DONTWAKE),
 		};
-		Sys.Check(LibC.ioctl(Fd, (int)UFFDIO_WRITEPROTECT, &w), "ioctl UFFDIO_WRITEPROTECT", Range(start, len));
+		Check(LibC.ioctl(Fd, (int)UFFDIO_WRITEPROTECT, &w), "ioctl UFFDIO_WRITEPROTECT", start, len);
 	}
 
 	public void Wake(ulong start, ulong len)
 	{
 		var r = new uffdio_range { start = start, len = len };
-		Sys.Check(LibC.ioctl(Fd, (int)UFFDIO_WAKE, &r), "ioctl UFFDIO_WAKE", Range(start, len));
+		Check(LibC.ioctl(Fd, (int)UFFDIO_WAKE, &r), "ioctl UFFDIO_WAKE", start, len);
 	}
 
 	/// Marks missing pages poisoned, so touching them raises SIGBUS.
@@ -200,4 +200,12 @@ public sealed unsafe class Userfaultfd : IDisposable
 	public const ulong Page = 4096;
 
 	static string Range(ulong start, ulong len) => $"0x{start:x}+0x{len:x}";
+
+	/// Sys.Check with the range in the message, formatted only on failure:
+	/// these calls are on the fault path.
+	static void Check(int rc, string call, ulong start, ulong len)
+	{
+		if (rc < 0)
+			throw new SysException(call, Sys.Errno, Range(start, len));
+	}
 }
