@@ -191,15 +191,16 @@ public sealed unsafe partial class Map : IDisposable
 	{
 		Waiter? w = null;
 		foreach (var x in waiters)
-			if (x.Off >= off && x.Off < off + len && !x.A.ReadOnly)
+			if (x.Off >= off && x.Off < off + len)
 			{
 				w = x;
 				break;
 			}
+		// A read-only attachment is registered without write-protect mode.
 		if (w is not null)
 			try
 			{
-				w.A.Uffd.Copy(w.A.Base + (ulong)off, (ulong)src, (ulong)len, Uffd.UFFDIO_COPY_MODE_WP);
+				w.A.Uffd.Copy(w.A.Base + (ulong)off, (ulong)src, (ulong)len, w.A.ReadOnly ? 0 : Uffd.UFFDIO_COPY_MODE_WP);
 				return w.A;
 			}
 			catch (SysException)
