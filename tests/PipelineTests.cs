@@ -93,7 +93,7 @@ public class PipelineTests : Live
 		Assert.Equal(0, Streams.Exit(client));
 		Assert.Equal(bytes, Streams.Collected(got));
 		Assert.Equal("0", StatText("slow", "errors"));
-		Assert.Contains("map slow: pager gone", P.Log);
+		Cmd.WaitFor(() => P.Log.Contains("map slow: pager gone"), "pagerd to log that the pager went");
 	}
 
 	/// faultcat -x on a tee of the live request stream shows each fault of

@@ -34,14 +34,13 @@ public static class Cmd
 
 	static string MakeBinDir()
 	{
-		var dir = Path.Combine(Path.GetTempPath(), $"pager-bin-{Environment.ProcessId}");
+		// Fresh each run: a directory left by an earlier run with the same
+		// process id may hold links into a checkout that is gone.
+		var dir = Path.Combine(Path.GetTempPath(), $"pager-bin-{Environment.ProcessId}-{Guid.NewGuid():N}");
 		Directory.CreateDirectory(dir);
 		foreach (var c in new[] { "pagerd", "mapctl", "faultcat", "pagefill" })
-		{
-			var link = Path.Combine(dir, c);
-			if (!File.Exists(link))
-				File.CreateSymbolicLink(link, Bin(c));
-		}
+			File.CreateSymbolicLink(Path.Combine(dir, c), Bin(c));
+		AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(dir, true);
 		return dir;
 	}
 
