@@ -7,8 +7,6 @@ public sealed class Bitmap(long bits)
 {
 	readonly ulong[] w = new ulong[(bits + 63) / 64];
 
-	public long Length => bits;
-
 	public bool this[long i]
 	{
 		get => (w[i >> 6] & 1UL << (int)(i & 63)) != 0;
@@ -51,6 +49,4 @@ public sealed class Bitmap(long bits)
 			n += BitOperations.PopCount(x);
 		return n;
 	}
-
-	public void Clear() => Array.Clear(w);
 }

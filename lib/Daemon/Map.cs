@@ -64,7 +64,6 @@ public sealed unsafe partial class Map : IDisposable
 
 	public bool PagerAttached => link.Attached;
 	public long Resident => residentCount;
-	public int Waiting => waiters.Count;
 
 	/// A fault on a missing page, read from a client's userfaultfd.
 	public void Fault(Attachment a, ulong addr, int tid, bool write)
