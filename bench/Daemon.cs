@@ -71,7 +71,7 @@ sealed class Daemon : IDisposable
 		ctl.Dispose();
 		if (!p.HasExited)
 		{
-			Tmds.Linux.LibC.kill(p.Id, 15);
+			Pager.Kernel.Posix.Kill(p.Id, Pager.Kernel.Posix.SIGTERM);
 			if (!p.WaitForExit(10_000))
 				p.Kill();
 		}

@@ -75,7 +75,7 @@ static class Profile
 
 		public void Dispose()
 		{
-			Tmds.Linux.LibC.kill(p.Id, 2);
+			Pager.Kernel.Posix.Kill(p.Id, Pager.Kernel.Posix.SIGINT);
 			p.WaitForExit(30_000);
 			p.Dispose();
 		}
@@ -123,7 +123,7 @@ static class Profile
 		public void Dispose()
 		{
 			foreach (var p in ps)
-				Tmds.Linux.LibC.kill(p.Id, 2);
+				Pager.Kernel.Posix.Kill(p.Id, Pager.Kernel.Posix.SIGINT);
 			foreach (var p in ps)
 			{
 				p.WaitForExit(10_000);

@@ -72,8 +72,11 @@ public class MapctlTests : Live
 		Fails("bad map name 'a/b'", "new", "a/b", "1k");
 		Fails("bad map name 'ctl'", "new", "ctl", "1k");
 		Fails("unknown option 'bogus'", "new", "x", "1k", "bogus=1");
-		Fails("bad option 'nokey' (want key=value)", "new", "x", "1k", "nokey");
-		Fails("bad pagesize '5000': want a power of two, at least 4k", "new", "x", "1k", "pagesize=5000");
+		Fails("bad option 'nokey' (want key=value) in 'new x 1k nokey' (usage: new NAME SIZE [key=value...])", "new", "x", "1k", "nokey");
+		Fails("option 'mode' given twice in 'new x 1k mode=ro mode=rw' (usage: new NAME SIZE [key=value...])", "new", "x", "1k", "mode=ro", "mode=rw");
+		Fails("bad pagesize '5000': want a power of two from 4k to 1g", "new", "x", "1k", "pagesize=5000");
+		Fails("size 9223372036854775807 is larger than a map may be (4t)", "new", "x", "9223372036854775807");
+		Fails("bad readahead '0x7ffffffffffff000': at most 1g", "new", "x", "64k", "readahead=0x7ffffffffffff000");
 		Fails("bad source 'http://x': want file:PATH, zero or none", "new", "x", "1k", "source=http://x");
 		Fails("bad mode 'xx': want ro or rw", "new", "x", "1k", "mode=xx");
 		Fails("bad policy 'maybe': want wait, zero or sigbus", "new", "x", "1k", "policy=maybe");

@@ -196,10 +196,10 @@ public class ProtocolTests
 	[InlineData("read 01234567890123456789012345678901234567890123456789012345678901234 0 4096", "bad map name")]
 	[InlineData("file vm 0 4096 '/tmp/a b 0", "unbalanced quote")]
 	[InlineData("read vm 0 4096 it's", "unbalanced quote")]
-	[InlineData("read vm 0 4096 junk", "extra field 'junk' (want key=value)")]
-	[InlineData("read vm 0 4096 k=v junk", "extra field 'junk'")]
-	[InlineData("read vm 0 4096 =v", "extra field '=v'")]
-	[InlineData("sync vm 1 2", "extra field '2'")]
+	[InlineData("read vm 0 4096 junk", "bad field 'junk' (want key=value)")]
+	[InlineData("read vm 0 4096 k=v junk", "bad field 'junk'")]
+	[InlineData("read vm 0 4096 =v", "bad field '=v'")]
+	[InlineData("sync vm 1 2", "bad field '2'")]
 	public void Malformed(string line, string why)
 	{
 		var e = Bad(line);

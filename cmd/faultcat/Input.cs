@@ -1,6 +1,5 @@
 using Pager.Kernel;
 using Pager.Protocol;
-using Tmds.Linux;
 
 namespace Pager.Faultcat;
 
@@ -11,12 +10,12 @@ static class Input
 	public static (int Fd, string What) Open(Args a)
 	{
 		if (a.Trace is not null)
-			return (Posix.Open(a.Trace, LibC.O_RDONLY), a.Trace);
+			return (Posix.Open(a.Trace, Posix.O_RDONLY), a.Trace);
 		if (a.Map is null)
 			return (0, "standard input");
 		if (!Names.IsMap(a.Map))
 			Args.Exit($"bad map name '{a.Map}'");
 		var path = Dir.Fault(Dir.Root(), a.Map);
-		return (Posix.Open(path, LibC.O_RDONLY), path);
+		return (Posix.Open(path, Posix.O_RDONLY), path);
 	}
 }

@@ -19,12 +19,7 @@ sealed class Mapctl(string? root)
 		}
 		catch (Exception e) when (e is PagerException or SysException or ProtocolException)
 		{
-			Console.Error.WriteLine($"mapctl: {e.Message}");
-			return 1;
-		}
-		catch (SysException e) when (e.Errno == Errno.EPIPE)
-		{
-			return 0; // the reader went away: stop quietly, as cat does
+			return Exits.Fail("mapctl", e);
 		}
 	}
 
@@ -34,27 +29,26 @@ sealed class Mapctl(string? root)
 		if (verb == "rm" && Force)
 			args = [.. args, "force"];
 		using var c = new Control(root);
-		var line = string.Join(' ', new[] { verb }.Concat(args.Select(Fields.Quote)));
-		foreach (var l in c.Call(line))
+		foreach (var l in c.Call(Line(verb, args)))
 			Console.Out.WriteLine(l);
 		return 0;
 	}
 
-	public int Stat(string name)
+	/// The control line for a verb and its arguments, quoted as needed.
+	static string Line(string verb, string[] args) => string.Join(' ', args.Select(Fields.Quote).Prepend(verb));
+
+	public int Stat(string[] a)
 	{
-		using var c = new Control(root);
 		if (!Watch)
-		{
-			foreach (var l in c.Call($"stat {Fields.Quote(name)}"))
-				Console.Out.WriteLine(l);
-			return 0;
-		}
+			return Ctl("stat", a);
+		var name = a[0];
+		using var c = new Control(root);
 		string[] cols = ["resident", "faults", "requests", "fills", "filled", "waiting", "dirty", "errors"];
 		for (int n = 0; Count == 0 || n < Count; n++)
 		{
 			if (n > 0)
 				Thread.Sleep(1000);
-			var kv = c.Call($"stat {Fields.Quote(name)}").Select(l => l.Split(' ', 2)).ToDictionary(f => f[0], f => f[1]);
+			var kv = Status.Parse(c.Call(Line("stat", a)));
 			if (n == 0)
 				Console.Out.WriteLine(string.Join(' ', cols.Select(k => k.PadLeft(10))));
 			Console.Out.WriteLine(string.Join(' ', cols.Select(k => kv[k].PadLeft(10))));
@@ -64,12 +58,12 @@ sealed class Mapctl(string? root)
 	}
 
 	/// Prints each range that did not become durable, and fails.
-	public int Sync(string name)
+	public int Sync(string[] a)
 	{
 		using var c = new Control(root);
-		var failed = c.Call($"sync {Fields.Quote(name)}", -1, out _, TimeSpan.FromMinutes(10));
+		var failed = c.Call(Line("sync", a), -1, out _, TimeSpan.FromMinutes(10));
 		foreach (var f in failed)
-			Console.Error.WriteLine($"mapctl: sync {name}: {f}");
+			Console.Error.WriteLine($"mapctl: sync {a[0]}: {f}");
 		return failed.Count == 0 ? 0 : 1;
 	}
 

@@ -1,8 +1,8 @@
 using System.Runtime.InteropServices;
+using Pager.Cmd;
 using Pager.Kernel;
 using Pager.Protocol;
 using Pager.Sources;
-using Tmds.Linux;
 
 namespace Pager.Pagefill;
 
@@ -48,21 +48,16 @@ static class Program
 		if (map is null)
 			return (Console.OpenStandardInput(), 1, "standard output");
 		var root = Dir.Root();
-		var fault = Posix.Open(Dir.Fault(root, map), LibC.O_RDONLY);
+		var fault = Posix.Open(Dir.Fault(root, map), Posix.O_RDONLY);
 		var fill = Dir.Fill(root, map);
-		return (new FdStream(fault, Dir.Fault(root, map)), Posix.Open(fill, LibC.O_WRONLY), fill);
+		return (new FdStream(fault, Dir.Fault(root, map)), Posix.Open(fill, Posix.O_WRONLY), fill);
 	}
 
 	/// Ends pagefill over e: quietly when the reader of the replies is
 	/// gone, else with one line saying what failed.
 	public static int Fail(Exception e)
 	{
-		int code = 0;
-		if (e is not SysException { Errno: Errno.EPIPE })
-		{
-			Console.Error.Write($"pagefill: {e.Message}\n");
-			code = 1;
-		}
+		int code = Exits.Fail("pagefill", e);
 		Environment.Exit(code);
 		return code;
 	}

@@ -4,7 +4,6 @@ using System.Runtime.InteropServices;
 using Pager.Daemon;
 using Pager.Kernel;
 using Pager.Protocol;
-using Tmds.Linux;
 
 // pagerd: serves maps to attached processes over userfaultfd; see pagerd(8).
 
@@ -93,10 +92,6 @@ static unsafe class Pagerd
 	/// Leaves the caller's session and standard streams behind.
 	static void Detach()
 	{
-		LibC.setsid();
-		int devnull = Posix.Open("/dev/null", LibC.O_RDWR);
-		for (int fd = 0; fd < 3; fd++)
-			LibC.dup2(devnull, fd);
-		Posix.Close(devnull);
+		Posix.Daemonize();
 	}
 }

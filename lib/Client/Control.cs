@@ -59,11 +59,19 @@ public sealed class Control : IDisposable
 			{
 				throw new PagerException($"pagerd: {e.Message}");
 			}
-			var head = Take(request, timeout);
-			if (head.StartsWith("err "))
-				throw new PagerException(head[4..]);
-			if (!head.StartsWith("ok ") || !int.TryParse(head[3..], out int n))
-				throw new PagerException($"pagerd: bad reply '{head}' to '{request}'");
+			int n;
+			try
+			{
+				n = Wire.Head(Take(request, timeout));
+			}
+			catch (PagerdError e)
+			{
+				throw new PagerException(e.Message);
+			}
+			catch (ProtocolException e)
+			{
+				throw new PagerException($"pagerd: {e.Message} to '{request}'");
+			}
 			var body = new List<string>(n);
 			for (int i = 0; i < n; i++)
 				body.Add(Take(request, timeout));
@@ -118,8 +126,8 @@ public sealed class Control : IDisposable
 
 	void Line(string l)
 	{
-		if (l.StartsWith("note "))
-			Note?.Invoke(l[5..]);
+		if (Wire.NoteText(l) is { } note)
+			Note?.Invoke(note);
 		else
 			replies.Add(l);
 	}
@@ -127,7 +135,7 @@ public sealed class Control : IDisposable
 	public void Dispose()
 	{
 		closing = true;
-		Tmds.Linux.LibC.shutdown(fd, 2);
+		UnixSocket.Shutdown(fd);
 		reader.Join(TimeSpan.FromSeconds(5));
 		Posix.Close(fd);
 		while (fds.TryDequeue(out int f))

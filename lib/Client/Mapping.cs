@@ -44,16 +44,14 @@ public sealed unsafe class Mapping : IDisposable
 	/// Errors pagerd reports on this map, e.g. "error words 0 4096 pager: ..."
 	public event Action<string>? Note;
 
-	Mapping(string name, Control ctl, string info, int memfd, AttachOptions o)
+	Mapping(string name, Control ctl, AttachInfo info, int memfd, AttachOptions o)
 	{
 		Name = name;
 		this.ctl = ctl;
-		var kv = Fields.Split(info).Skip(1).Where(w => w.Contains('='))
-			.ToDictionary(w => w[..w.IndexOf('=')], w => w[(w.IndexOf('=') + 1)..]);
-		Size = Num.Parse(kv["size"], "size");
-		Length = Num.Parse(kv["length"], "length");
-		PageSize = Num.Size(kv["pagesize"], "pagesize");
-		ReadOnly = kv["mode"] == "ro";
+		Size = info.Size;
+		Length = info.Length;
+		PageSize = info.PageSize;
+		ReadOnly = info.ReadOnly;
 		grace = o.Grace ?? DefaultGrace();
 		try
 		{
@@ -76,7 +74,7 @@ public sealed unsafe class Mapping : IDisposable
 			uffd.WriteProtect((ulong)Pointer, (ulong)Length, true);
 		ctl.Note += n => Note?.Invoke(n);
 		ctl.Lost += Lost;
-		ctl.Call($"uffd {name} base=0x{(ulong)Pointer:x} mode={(ReadOnly ? "ro" : "rw")}", uffd.Fd);
+		ctl.Call(Wire.Uffd(name, (ulong)Pointer, ReadOnly), uffd.Fd);
 	}
 
 	public static Mapping Attach(string name, AttachOptions? o = null)
@@ -85,10 +83,23 @@ public sealed unsafe class Mapping : IDisposable
 		var ctl = new Control(o.Root);
 		try
 		{
-			var body = ctl.Call($"attach {name} mode={(o.ReadOnly ? "ro" : "rw")}", -1, out int memfd);
+			var body = ctl.Call(Wire.Attach(name, o.ReadOnly), -1, out int memfd);
 			if (memfd < 0 || body.Count != 1)
+			{
+				Posix.Close(memfd);
 				throw new PagerException($"attach {name}: pagerd sent no memory");
-			return new Mapping(name, ctl, body[0], memfd, o);
+			}
+			AttachInfo info;
+			try
+			{
+				info = AttachInfo.Parse(body[0]);
+			}
+			catch (ProtocolException e)
+			{
+				Posix.Close(memfd);
+				throw new PagerException($"attach {name}: {e.Message}");
+			}
+			return new Mapping(name, ctl, info, memfd, o);
 		}
 		catch
 		{
@@ -123,7 +134,7 @@ public sealed unsafe class Mapping : IDisposable
 	{
 		Check(off, dst.Length);
 		fixed (byte* d = dst)
-			memcpy(d, Pointer + off, (nuint)dst.Length);
+			Posix.Memcpy(d, Pointer + off, dst.Length);
 	}
 
 	/// Copies bytes into the map, in native code as Read does.
@@ -131,7 +142,7 @@ public sealed unsafe class Mapping : IDisposable
 	{
 		Check(off, src.Length);
 		fixed (byte* s = src)
-			memcpy(Pointer + off, s, (nuint)src.Length);
+			Posix.Memcpy(Pointer + off, s, src.Length);
 	}
 
 	void Check(long off, int len)
@@ -139,9 +150,6 @@ public sealed unsafe class Mapping : IDisposable
 		if (off < 0 || len < 0 || off + len > Length)
 			throw new ArgumentOutOfRangeException(nameof(off), $"{off}+{len} is outside map {Name} of {Length} bytes");
 	}
-
-	[System.Runtime.InteropServices.DllImport("libc", EntryPoint = "memcpy")]
-	static extern void* memcpy(void* dst, void* src, nuint n);
 
 	static TimeSpan DefaultGrace()
 	{
@@ -172,19 +180,13 @@ public sealed unsafe class Mapping : IDisposable
 		uffd.Wake((ulong)Pointer, (ulong)Length);
 		while (!detaching)
 		{
-			if (!Readable(uffd.Fd, 100))
+			if (!Posix.Poll(uffd.Fd, Posix.POLLIN, 100))
 				continue;
 			int n = uffd.Read(events);
 			for (int i = 0; i < n; i++)
 				if (events[i].@event == Uffd.UFFD_EVENT_PAGEFAULT)
-					uffd.Poison(events[i].pagefault_address & ~4095UL, 4096);
+					uffd.Poison((ulong)Page.Down((long)events[i].pagefault_address), Page.Size);
 		}
-	}
-
-	static bool Readable(int fd, int ms)
-	{
-		var p = new Tmds.Linux.pollfd { fd = fd, events = Tmds.Linux.LibC.POLLIN };
-		return Tmds.Linux.LibC.poll(&p, 1, ms) > 0;
 	}
 
 	public void Dispose()
@@ -195,7 +197,7 @@ public sealed unsafe class Mapping : IDisposable
 		if (ctl.Connected)
 			try
 			{
-				ctl.Call($"detach {Name}");
+				ctl.Call(Wire.Detach(Name));
 			}
 			catch (PagerException)
 			{

@@ -4,13 +4,18 @@ namespace Pager.Daemon;
 
 /// One client's mapping of a map: the client registered its mapping at
 /// Base with its own userfaultfd and sent pagerd that descriptor.
-public sealed class Attachment(Map map, Conn conn, Userfaultfd uffd, ulong @base, bool readOnly)
+public sealed class Attachment(Map map, Peer peer, Userfaultfd uffd, ulong @base, bool readOnly)
 {
 	public Map Map => map;
-	public Conn Conn => conn;
+	public Peer Peer => peer;
 	public Userfaultfd Uffd => uffd;
 	public ulong Base => @base;
 	public bool ReadOnly => readOnly;
+
+	/// The map offset of an address the client faulted on, or -1 if it
+	/// is outside the map.
+	public long Offset(ulong addr) =>
+		addr >= @base && addr - @base < (ulong)map.Length ? Page.Down((long)(addr - @base)) : -1;
 
 	/// Wakes the client's threads waiting on [off, off+len); a client that
 	/// is gone is ignored (its connection's hang-up cleans up).
@@ -24,6 +29,15 @@ public sealed class Attachment(Map map, Conn conn, Userfaultfd uffd, ulong @base
 			Try(() => uffd.WriteProtect(@base + (ulong)off, (ulong)len, wp));
 	}
 
+	/// Raises SIGBUS in the client's threads waiting on the page at off.
+	public void Poison(long off)
+	{
+		// Poison takes only an empty entry: the write-protect marker a
+		// writable client has there must go first.
+		Protect(off, Page.Size, false);
+		Try(() => uffd.Poison(@base + (ulong)off, Page.Size));
+	}
+
 	static void Try(Action a)
 	{
 		try
@@ -34,27 +48,4 @@ public sealed class Attachment(Map map, Conn conn, Userfaultfd uffd, ulong @base
 		{
 		}
 	}
-}
-
-/// A thread blocked on a missing page; Write if it faulted writing.
-public sealed class Waiter(Attachment a, long off, int tid, bool write)
-{
-	public Attachment A => a;
-	public long Off => off;
-	public int Tid => tid;
-	public bool Write => write;
-	public readonly long Since = Environment.TickCount64;
-	public bool Reported;
-}
-
-/// A range asked of the pager and not yet answered.
-public sealed record Req(long Off, long Len, int Tid)
-{
-	public long End => Off + Len;
-}
-
-/// An error recorded on a map.
-public sealed record ErrorEntry(DateTime Time, long Off, long Len, string Text)
-{
-	public override string ToString() => $"{Time:yyyy-MM-ddTHH:mm:ss.fffZ} {Off} {Len} {Text}";
 }

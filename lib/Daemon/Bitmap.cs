@@ -42,11 +42,17 @@ public sealed class Bitmap(long bits)
 
 	public bool All(long from, long to, bool value) => Next(from, to, !value) == to;
 
-	public long Count()
+	/// How many bits of [from, to) are set.
+	public long Popcount(long from, long to)
 	{
 		long n = 0;
-		foreach (var x in w)
-			n += BitOperations.PopCount(x);
+		for (long i = from; i < to;)
+		{
+			long a = Next(i, to, true);
+			long b = Next(a, to, false);
+			n += b - a;
+			i = b;
+		}
 		return n;
 	}
 }

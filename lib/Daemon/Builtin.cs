@@ -26,7 +26,7 @@ sealed class Builtin : IDisposable
 			{
 				Posix.Close(fd);
 				fd = -1;
-				fd = Posix.Open(opt.Source[5..], Tmds.Linux.LibC.O_RDONLY);
+				fd = Posix.Open(opt.Source[5..], Posix.O_RDONLY);
 				openSource = opt.Source;
 			}
 			int want = (int)Math.Clamp(left, 0, buf.Length);
@@ -46,7 +46,7 @@ sealed class Builtin : IDisposable
 		{
 			Posix.Close(wfd);
 			wfd = -1;
-			wfd = Posix.Open(opt.Source[5..], Tmds.Linux.LibC.O_RDWR);
+			wfd = Posix.Open(opt.Source[5..], Posix.O_RDWR);
 			writeSource = opt.Source;
 		}
 		Posix.PWrite(wfd, bytes[..(int)Math.Clamp(left, 0, bytes.Length)], opt.Offset + off, opt.Source);
@@ -55,7 +55,7 @@ sealed class Builtin : IDisposable
 	public void Sync()
 	{
 		if (wfd >= 0)
-			Sys.Check(Tmds.Linux.LibC.fdatasync(wfd), "fdatasync", opt.Source[5..]);
+			Posix.Fdatasync(wfd, opt.Source[5..]);
 	}
 
 	public void Dispose()

@@ -29,7 +29,7 @@ public sealed class FifoIn : IDisposable
 	void Open()
 	{
 		int old = fd;
-		fd = Posix.Open(path, Tmds.Linux.LibC.O_RDONLY | Posix.O_NONBLOCK);
+		fd = Posix.Open(path, Posix.O_RDONLY | Posix.O_NONBLOCK);
 		loop.Add(fd, Epoll.In, Ready);
 		if (old >= 0)
 		{

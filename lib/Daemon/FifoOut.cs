@@ -33,7 +33,7 @@ public sealed class FifoOut : IDisposable
 	{
 		if (fd >= 0)
 			return false;
-		int f = Posix.TryOpen(path, Tmds.Linux.LibC.O_WRONLY | Posix.O_NONBLOCK);
+		int f = Posix.TryOpen(path, Posix.O_WRONLY | Posix.O_NONBLOCK);
 		if (f < 0)
 			return false;
 		fd = f;

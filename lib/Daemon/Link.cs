@@ -62,12 +62,12 @@ sealed class Link : IDisposable
 	{
 		if (fault.Probe())
 			map.PagerCame();
-		int fd = Posix.TryOpen(status, Tmds.Linux.LibC.O_WRONLY | Posix.O_NONBLOCK);
+		int fd = Posix.TryOpen(status, Posix.O_WRONLY | Posix.O_NONBLOCK);
 		if (fd < 0)
 			return;
 		try
 		{
-			Posix.Write(fd, Encoding.UTF8.GetBytes(map.Status()), status);
+			Posix.Write(fd, Encoding.UTF8.GetBytes(Status.Text(map.Status())), status);
 		}
 		catch (SysException)
 		{

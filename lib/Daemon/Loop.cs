@@ -1,23 +1,21 @@
 using Pager.Kernel;
-using Tmds.Linux;
 
 namespace Pager.Daemon;
 
 /// pagerd's one event loop: descriptors in an epoll set, each with its
-/// handler, plus a tick for the things no descriptor announces.
-public sealed unsafe class Loop : IDisposable
+/// handler, plus a tick for the things no descriptor announces. A handler
+/// that throws is logged and the loop goes on: the handlers at the
+/// boundaries answer their senders themselves (Boundary); this is the
+/// last stop for what they did not expect.
+public sealed class Loop : IDisposable
 {
 	readonly Epoll ep = new();
 	readonly Dictionary<int, Action<uint>> handlers = [];
 	readonly List<Action> later = [];
-	readonly int wake;
+	readonly EventFd wake = new();
 	volatile bool stopping;
 
-	public Loop()
-	{
-		wake = Sys.Check(LibC.eventfd(0, LibC.EFD_CLOEXEC | LibC.EFD_NONBLOCK), "eventfd");
-		Add(wake, Epoll.In, _ => Drain());
-	}
+	public Loop() => Add(wake.Fd, Epoll.In, _ => wake.Drain());
 
 	public void Add(int fd, uint events, Action<uint> handler)
 	{
@@ -38,33 +36,51 @@ public sealed unsafe class Loop : IDisposable
 	}
 
 	/// Runs until Stop; tick is called at least every tickMs.
-	public void Run(int tickMs, Action tick) => Run(tickMs, tick, () => stopping, long.MaxValue);
+	public void Run(int tickMs, Action tick, Action<string> log) => Run(tickMs, tick, log, () => stopping, long.MaxValue);
 
 	/// Runs until done says so or the deadline (TickCount64) passes.
-	public void Run(int tickMs, Action tick, Func<bool> done, long deadline)
+	public void Run(int tickMs, Action tick, Action<string> log, Func<bool> done, long deadline)
 	{
-		Span<epoll_event> evs = stackalloc epoll_event[64];
 		long next = Environment.TickCount64 + tickMs;
 		while (!done() && Environment.TickCount64 < deadline)
 		{
-			int n = ep.Wait(evs, (int)Math.Max(0, next - Environment.TickCount64));
+			int n = ep.Wait((int)Math.Max(0, next - Environment.TickCount64));
 			for (int i = 0; i < n && !done(); i++)
-				if (handlers.TryGetValue((int)evs[i].data.u64, out var h))
-					h((uint)evs[i].events);
-			RunLater();
+				if (handlers.TryGetValue((int)ep.Cookie(i), out var h))
+					try
+					{
+						h(ep.Events(i));
+					}
+					catch (Exception e)
+					{
+						Boundary.Why(e, log);
+					}
+			RunLater(log);
 			if (Environment.TickCount64 >= next)
 			{
-				tick();
-				RunLater();
+				Guard(tick, log);
+				RunLater(log);
 				next = Environment.TickCount64 + tickMs;
 			}
 		}
 	}
 
-	void RunLater()
+	static void Guard(Action a, Action<string> log)
+	{
+		try
+		{
+			a();
+		}
+		catch (Exception e)
+		{
+			Boundary.Why(e, log);
+		}
+	}
+
+	void RunLater(Action<string> log)
 	{
 		for (int i = 0; i < later.Count; i++)
-			later[i]();
+			Guard(later[i], log);
 		later.Clear();
 	}
 
@@ -72,19 +88,12 @@ public sealed unsafe class Loop : IDisposable
 	public void Stop()
 	{
 		stopping = true;
-		ulong one = 1;
-		LibC.write(wake, &one, sizeof(ulong));
-	}
-
-	void Drain()
-	{
-		ulong v;
-		LibC.read(wake, &v, sizeof(ulong));
+		wake.Signal();
 	}
 
 	public void Dispose()
 	{
 		ep.Dispose();
-		LibC.close(wake);
+		wake.Dispose();
 	}
 }

@@ -1,101 +1,127 @@
-using System.Runtime.InteropServices;
-using System.Text;
 using Pager.Kernel;
 using Pager.Protocol;
 
 namespace Pager.Daemon;
 
-/// A named map: one memfd owned by pagerd, the state of its pages, the
-/// clients attached to it and the FIFOs its pager talks through.
-/// Pages are filled with UFFDIO_COPY, into a waiting client's mapping when
-/// there is one (which wakes it at once), else into pagerd's own mapping;
-/// either way the page lands in the memfd that every client shares.
-public sealed unsafe partial class Map : IDisposable
+/// A named map, and its fault path. Read top to bottom, this file is that
+/// path: a fault read from a client's userfaultfd becomes a request to the
+/// pager (or to the built-in source); the reply becomes a page, copied in
+/// once, and every thread waiting on it goes on. The parts it coordinates
+/// each keep one kind of state: Pages (what each page is), Waiters and
+/// Requests (who waits, what was asked), Filler (the memory, and the one
+/// UFFDIO_COPY), WriteBack (dirty pages on their way back), Clock
+/// (eviction), Link (the map's FIFOs), Builtin (its own source).
+public sealed unsafe class Map : IDisposable
 {
-	public const long Page = 4096;
-
 	public readonly string Name;
 	public readonly long Size;    // as asked
 	public readonly long Length;  // rounded up to a page
 	public readonly Options Opt;
-	public readonly int Memfd;
 	public readonly List<Attachment> Clients = [];
-
-	readonly byte* mem;
-	readonly Userfaultfd own;
-	readonly Bitmap present, requested;
-	readonly List<Waiter> waiters = [];
-	readonly List<Req> outstanding = [];
-	readonly Dictionary<long, Stage> stages = [];
-	readonly List<ErrorEntry> errors = [];
-	readonly Action<string> log;
+	public readonly Pages Pages;
+	public readonly Filler Memory;
+	readonly Waiters waiters = new();
+	readonly Requests outstanding = new();
+	readonly Pieces pieces;
+	readonly ReplyFiles files = new();
+	readonly ErrorLog errors;
+	readonly WriteBack writeBack;
+	readonly Clock clock;
 	readonly Builtin builtin;
 	readonly Link link;
+	readonly Action<string> log;
 
-	public long Faults, Requests, Fills, Filled, ErrorCount;
+	public long Faults, Requested, Fills, Filled;
+
+	static readonly uffd_msg[] events = new uffd_msg[64];
 
 	public Map(string name, long size, Options opt, string dir, Loop loop, Action<string> log, Action<Map, string> ctl)
 	{
 		Name = name;
 		Size = size;
-		Length = (size + Page - 1) & ~(Page - 1);
+		Length = Page.Up(size);
 		Opt = opt;
 		this.log = log;
-		present = new Bitmap(Length / Page);
-		requested = new Bitmap(Length / Page);
-		InitWriteBack();
-		InitEvict();
+		Pages = new Pages(Length / Page.Size);
+		pieces = new Pieces(size);
+		errors = new ErrorLog(name, log);
 		builtin = new Builtin(opt);
-		Memfd = Posix.MemfdCreate("pager:" + name);
+		writeBack = new WriteBack(this);
+		Memory = new Filler(name, Length);
+		clock = new Clock(Pages, Memory, opt, writeBack.Flush);
 		try
 		{
-			Posix.Ftruncate(Memfd, Length, "memfd of map " + name);
-			mem = Posix.MapShared(Memfd, Length, true, 0, "memfd of map " + name);
-			own = Userfaultfd.Create(Uffd.UFFD_FEATURE_MISSING_SHMEM, Uffd.UFFD_FEATURE_SIGBUS);
-			own.Register((ulong)mem, (ulong)Length, Uffd.UFFDIO_REGISTER_MODE_MISSING);
 			link = new Link(this, dir, loop, ctl);
 		}
 		catch
 		{
-			DisposeMemory();
+			Memory.Dispose();
 			throw;
 		}
 	}
 
-	public bool PagerAttached => link.Attached;
-	public long Resident => residentCount;
+	/// 1. A client's userfaultfd is readable: its faults, a batch at a time.
+	public void Events(Attachment a)
+	{
+		int n = a.Uffd.Read(events);
+		for (int i = 0; i < n; i++)
+		{
+			ref var e = ref events[i];
+			long off = a.Offset(e.pagefault_address);
+			if (e.@event != Uffd.UFFD_EVENT_PAGEFAULT || off < 0)
+			{
+				log($"map {Name}: userfaultfd event 0x{e.@event:x} at 0x{e.pagefault_address:x} ignored");
+				continue;
+			}
+			bool write = (e.pagefault_flags & Uffd.UFFD_PAGEFAULT_FLAG_WRITE) != 0;
+			if ((e.pagefault_flags & Uffd.UFFD_PAGEFAULT_FLAG_WP) != 0)
+				Dirty(a, off / Page.Size);
+			else
+				Fault(a, off / Page.Size, (int)e.pagefault_ptid, write);
+		}
+	}
 
-	/// A fault on a missing page, read from a client's userfaultfd.
-	public void Fault(Attachment a, ulong addr, int tid, bool write)
+	/// 2. A missing page: the thread waits, and the page is asked for
+	/// unless it was already. One that arrived meanwhile (another client's
+	/// fault brought it) only needs its thread woken.
+	void Fault(Attachment a, long p, int tid, bool write)
 	{
 		Faults++;
-		long off = (long)(addr - a.Base) & ~(Page - 1);
-		if (off < 0 || off >= Length)
-			return;
-		if (present[off / Page])
+		if (Pages.Present[p])
 		{
-			a.Wake(off, Page);
+			a.Wake(p * Page.Size, Page.Size);
 			return;
 		}
-		waiters.Add(new Waiter(a, off, tid, write));
-		if (!requested[off / Page])
-			Want(off, tid);
+		waiters.Add(new Waiter(a, p, tid, write));
+		if (!Pages.Requested[p])
+			Want(p, tid);
 	}
 
-	/// Asks for the page unit holding off, and the read-ahead after it.
-	void Want(long off, int tid)
+	/// 3. What to ask for: the read-ahead window holding p, aligned to its
+	/// own size as the kernel's fault-around is, so that a scan in either
+	/// direction, or with a stride, asks once a window; cut to the pages
+	/// around p that nobody has or asked for, in the map's page units.
+	void Want(long p, int tid)
 	{
-		long start = off & ~(Opt.PageSize - 1);
-		long len = Math.Max(Opt.PageSize, (Opt.ReadAhead + Opt.PageSize - 1) & ~(Opt.PageSize - 1));
-		Request(start, Math.Min(start + len, Length) - start, tid);
+		long unit = Opt.PageSize / Page.Size;
+		long window = Math.Max(unit, (Page.Up(Opt.ReadAhead) / Page.Size + unit - 1) / unit * unit);
+		long lo = p / window * window, hi = Math.Min(lo + window, Pages.Count);
+		long a = p / unit * unit, b = Math.Min(a + unit, Pages.Count);
+		while (a - unit >= lo && Free(a - unit, a))
+			a -= unit;
+		while (b < hi && Free(b, Math.Min(b + unit, hi)))
+			b = Math.Min(b + unit, hi);
+		Request(a * Page.Size, (b - a) * Page.Size, tid);
 	}
 
-	/// Asks for [off, off+len): of the pager if one is attached, else of
+	bool Free(long a, long b) => Pages.Present.All(a, b, false) && Pages.Requested.All(a, b, false);
+
+	/// 4. Asks for [off, off+len): of the pager if one is attached, else of
 	/// the built-in source, else it waits for a pager.
 	public void Request(long off, long len, int tid = 0)
 	{
-		MarkRequested(off, len);
-		Requests++;
+		Pages.Ask(off / Page.Size, Page.Up(off + len) / Page.Size);
+		Requested++;
 		if (!link.Attached && builtin.Exists)
 		{
 			Serve(off, len);
@@ -107,223 +133,302 @@ public sealed unsafe partial class Map : IDisposable
 			link.Send(r, Size);
 	}
 
-	/// Requests the missing pages of a range that nobody asked for yet.
-	public void Prefetch(long off, long len)
+	/// 5. A reply from the pager, on the map's fill FIFO.
+	public void Reply(Msg m)
 	{
-		CheckRange(off, len);
-		long chunk = Math.Max(Math.Max(Opt.PageSize, Opt.ReadAhead), 256 << 10);
-		long p = off / Page, end = (off + len + Page - 1) / Page;
-		while (p < end)
+		try
 		{
-			long a = NextWanted(p, end);
-			if (a == end)
-				break;
-			long b = Math.Min(end, Math.Min(present.Next(a, end, true), requested.Next(a, end, true)));
-			for (long x = a; x < b; x += chunk / Page)
-				Request(x * Page, Math.Min(b - x, chunk / Page) * Page);
-			p = b;
+			if (m.Map != Name)
+				throw new ProtocolException($"reply names map '{m.Map}' on the fill FIFO of map {Name}");
+			if (m.Verb is not (Verb.Data or Verb.Synced))
+				CheckRange(m.Off, m.Len);
+			switch (m.Verb)
+			{
+			case Verb.Data: Data(m); break;
+			case Verb.File: FromFile(m); break;
+			case Verb.Zero: Zero(m.Off, m.Len); break;
+			case Verb.Error: Error(m.Off, m.Len, "pager: " + m.Text); break;
+			case Verb.Punt: Punt(m.Off, m.Len); break;
+			case Verb.Evict: Evict(m.Off, m.Len); break;
+			case Verb.Ok: writeBack.Done(m.Off, m.Len); break;
+			case Verb.Fail: writeBack.Failed(m.Off, m.Len, "pager: " + m.Text); break;
+			case Verb.Synced: writeBack.Synced(m.Seq, m.Key("err")); break;
+			default: throw new ProtocolException($"'{Verbs.Name(m.Verb)}' is not a reply pagerd takes");
+			}
+		}
+		catch (Exception e)
+		{
+			BadInput($"{Boundary.Why(e, log)}: '{Parse.Clip(m.Line)}'");
 		}
 	}
 
-	long NextWanted(long p, long end)
+	/// 5a. `file`: pagerd reads the bytes itself, a buffer at a time.
+	void FromFile(Msg m)
 	{
-		while (p < end && (present[p] || requested[p]))
-			p = Math.Max(present.Next(p, end, false), requested.Next(p, end, false));
-		return p;
-	}
-
-	void MarkRequested(long off, long len)
-	{
-		long p = off / Page, end = (off + len) / Page;
-		for (; p < end; p++)
-			if (!present[p])
-				requested[p] = true;
-	}
-
-	/// Serves a range from the built-in source, a scratch buffer at a time.
-	void Serve(long off, long len)
-	{
-		for (long done = 0; done < len; done += Scratch.Size)
+		for (long done = 0; done < m.Len; done += FillBuffer.Size)
 		{
-			long n = Math.Min(Scratch.Size, len - done);
+			long n = Math.Min(FillBuffer.Size, m.Len - done);
+			var buf = FillBuffer.Span(n);
+			int want = (int)Math.Clamp(Size - (m.Off + done), 0, n);
 			try
 			{
-				builtin.Read(off + done, Scratch.Span(n), Size - (off + done));
+				files.Read(m.Path, buf[..want], m.FileOff + done);
+			}
+			catch (SysException e)
+			{
+				Error(m.Off + done, n, $"file reply: {e.Message}");
+				continue;
+			}
+			buf[want..].Clear(); // past the end of the map
+			Fill(m.Off + done, n, FillBuffer.Ptr);
+		}
+	}
+
+	/// 5b. `data`: whole pages go straight in; pieces of pages are
+	/// gathered until every byte of the page has come.
+	void Data(Msg m)
+	{
+		if (m.End > Length)
+			throw new ProtocolException($"data {m.Off} {m.Len} is outside map {Name} (size {Size})");
+		for (long p = m.Off / Page.Size; p * Page.Size < m.End; p++)
+		{
+			long ps = p * Page.Size;
+			int s = (int)(Math.Max(m.Off, ps) - ps), e = (int)(Math.Min(m.End, ps + Page.Size) - ps);
+			if (Pages.Present[p])
+				continue;
+			ReadOnlySpan<byte> src = m.Payload.AsSpan((int)(ps + s - m.Off), e - s);
+			if (s != 0 || e != Page.Size || pieces.Has(p))
+				src = pieces.Add(p, s, src);
+			if (src.Length == 0)
+				continue; // the rest of the page is still to come
+			src.CopyTo(FillBuffer.Span(Page.Size));
+			Fill(ps, Page.Size, FillBuffer.Ptr);
+		}
+	}
+
+	/// 5c. The built-in source, a buffer at a time.
+	void Serve(long off, long len)
+	{
+		for (long done = 0; done < len; done += FillBuffer.Size)
+		{
+			long n = Math.Min(FillBuffer.Size, len - done);
+			try
+			{
+				builtin.Read(off + done, FillBuffer.Span(n), Size - (off + done));
 			}
 			catch (SysException e)
 			{
 				Error(off + done, n, $"source {Opt.Source}: {e.Message}");
 				continue;
 			}
-			Fill(off + done, n, Scratch.Ptr);
+			Fill(off + done, n, FillBuffer.Ptr);
 		}
 	}
 
-	/// Fills the missing pages of [off, off+len) from src and wakes the
-	/// threads that wait for them. Pages already there are left alone.
+	/// 6. Fills the missing pages of [off, off+len) from src, a run at a
+	/// time; pages already there are left alone. Each run is copied into
+	/// the first waiting client (which wakes it), the others are woken,
+	/// and the clock hears of it.
 	void Fill(long off, long len, byte* src)
 	{
-		long p = off / Page, end = (off + len) / Page;
-		while (p < end)
+		long first = off / Page.Size, end = (off + len) / Page.Size;
+		for (long p = first; p < end;)
 		{
-			long a = present.Next(p, end, false);
+			long a = Pages.Present.Next(p, end, false);
 			if (a == end)
 				break;
-			long b = present.Next(a, end, true);
-			var woken = CopyRun(a * Page, (b - a) * Page, src + (a * Page - off));
-			present.Set(a, b, true);
-			requested.Set(a, b, false);
+			long b = Pages.Present.Next(a, end, true);
+			var into = Memory.Copy(a * Page.Size, (b - a) * Page.Size, src + (a * Page.Size - off), waiters.First(a, b)?.A);
+			Pages.Filled(a, b);
 			Fills++;
-			Filled += (b - a) * Page;
-			WakeWaiters(a * Page, b * Page, woken);
-			Arrived(a, b);
+			Filled += (b - a) * Page.Size;
+			Wake(a, b, into);
+			clock.Arrived(a, b);
 			p = b;
 		}
-		if (outstanding.Count > 0)
-			outstanding.RemoveAll(r => present.All(r.Off / Page, r.End / Page, true));
+		foreach (var r in outstanding.Overlapping(first, end))
+			if (Pages.Present.All(r.First, r.Last, true))
+				outstanding.Remove(r);
 	}
 
-	/// Copies into the first waiting client's mapping, which wakes its
-	/// threads on the range with no further call; returns that client.
-	/// Pages go in write-protected, so the first write to each is seen.
-	Attachment? CopyRun(long off, long len, byte* src)
+	/// 7. Wakes the threads waiting on [a, b). Those of the client the
+	/// copy went into are awake already; a writer among them has its page
+	/// dirtied and unprotected in the same step. Others retry, and a
+	/// writer among them takes a write-protect fault.
+	void Wake(long a, long b, Attachment? into)
 	{
-		Waiter? w = null;
-		foreach (var x in waiters)
-			if (x.Off >= off && x.Off < off + len)
-			{
-				w = x;
-				break;
-			}
-		// A read-only attachment is registered without write-protect mode.
-		if (w is not null)
-			try
-			{
-				w.A.Uffd.Copy(w.A.Base + (ulong)off, (ulong)src, (ulong)len, w.A.ReadOnly ? 0 : Uffd.UFFDIO_COPY_MODE_WP);
-				return w.A;
-			}
-			catch (SysException)
-			{
-				// The client is going away; fill through our own mapping.
-			}
-		own.Copy((ulong)(mem + off), (ulong)src, (ulong)len);
-		return null;
+		foreach (var w in waiters.Take(a, b))
+			if (w.A != into)
+				w.A.Wake(w.Off, Page.Size);
+			else if (w.Write)
+				Dirty(w.A, w.Page);
 	}
 
-	/// A thread that faulted writing into the client the page was copied
-	/// into has its page dirtied and unprotected in the same step; others
-	/// retry, and a writer among them takes a write-protect fault.
-	void WakeWaiters(long from, long to, Attachment? woken)
+	/// 8. A client wrote to page p (a write-protect fault, or a write
+	/// fault just filled): it is dirty, and the client may write on. A
+	/// page evicted since the fault was taken is missing again: the
+	/// writer waits for it like any faulting thread.
+	void Dirty(Attachment a, long p)
 	{
-		for (int i = waiters.Count - 1; i >= 0; i--)
+		if (Opt.ReadOnly || a.ReadOnly)
+			a.Wake(p * Page.Size, Page.Size);
+		else if (!Pages.MarkDirty(p))
+			Fault(a, p, 0, write: true);
+		else
 		{
-			var w = waiters[i];
-			if (w.Off < from || w.Off >= to)
-				continue;
-			if (w.A == woken && w.Write)
-				Dirty(w.A, w.Off);
-			else if (w.A != woken)
-				w.A.Wake(w.Off, Page);
-			waiters.RemoveAt(i);
+			a.Protect(p * Page.Size, Page.Size, false);
+			writeBack.Dirtied();
 		}
 	}
+
+	// That is the fault path. What follows are the ways it ends other
+	// than in a page, and the map's other verbs.
 
 	/// Records an error on [off, off+len), tells the clients, and applies
 	/// the map's policy to the threads waiting there.
 	public void Error(long off, long len, string text)
 	{
 		Record(off, len, text);
-		ApplyPolicy(off, len);
-	}
-
-	/// Keeps an error in the map's log (the last hundred) and tells the
-	/// clients on their control connections.
-	void Record(long off, long len, string text, bool tell = true)
-	{
-		ErrorCount++;
-		errors.Add(new ErrorEntry(DateTime.UtcNow, off, len, text));
-		if (errors.Count > 100)
-			errors.RemoveAt(0);
-		log($"map {Name}: {off} {len}: {text}");
-		if (tell)
-			foreach (var c in Clients.Select(c => c.Conn).Distinct())
-				c.Note($"error {Name} {off} {len} {text}");
-	}
-
-	void ApplyPolicy(long off, long len)
-	{
+		long a = off / Page.Size, b = Page.Up(off + len) / Page.Size;
 		switch (Opt.Policy)
 		{
 		case Policy.Zero:
 			Zero(off, len);
 			break;
 		case Policy.Sigbus:
-			Poison(off, len);
+			foreach (var w in waiters.Take(a, b))
+				w.A.Poison(w.Off);
+			Forget(a, b);
 			break;
 		case Policy.Wait:
-			foreach (var w in waiters.Where(w => w.Off >= off && w.Off < off + len))
+			foreach (var w in waiters.In(a, b))
 				w.Reported = true;
 			break;
 		}
 	}
 
+	/// [a, b) are asked for no more; a later touch asks again.
+	void Forget(long a, long b)
+	{
+		Pages.Unask(a, b);
+		foreach (var r in outstanding.Overlapping(a, b))
+			outstanding.Remove(r);
+	}
+
 	void Zero(long off, long len)
 	{
-		for (long done = 0; done < len; done += Scratch.Size)
+		for (long done = 0; done < len; done += FillBuffer.Size)
 		{
-			long n = Math.Min(Scratch.Size, len - done);
-			Scratch.Span(n).Clear();
-			Fill(off + done, n, Scratch.Ptr);
+			long n = Math.Min(FillBuffer.Size, len - done);
+			FillBuffer.Span(n).Clear();
+			Fill(off + done, n, FillBuffer.Ptr);
 		}
 	}
 
-	/// Raises SIGBUS in the threads waiting on the range, as a failed
-	/// read of a file mapping does; a later touch asks again.
-	void Poison(long off, long len)
+	void Punt(long off, long len)
 	{
-		for (int i = waiters.Count - 1; i >= 0; i--)
+		if (!builtin.Exists)
 		{
-			var w = waiters[i];
-			if (w.Off < off || w.Off >= off + len)
-				continue;
-			// Poison takes only an empty entry: the write-protect
-			// marker a writable client has there must go first.
-			w.A.Protect(w.Off, Page, false);
+			log($"map {Name}: {off} {len}: pager punted and there is no built-in source; waiting");
+			return;
+		}
+		foreach (var r in outstanding.Overlapping(off / Page.Size, (off + len) / Page.Size))
+			if (r.Off >= off && r.End <= off + len)
+				outstanding.Remove(r);
+		Serve(off, len);
+	}
+
+	/// Requests the missing pages of a range that nobody asked for yet.
+	public void Prefetch(long off, long len)
+	{
+		CheckRange(off, len);
+		long chunk = Math.Max(Math.Max(Opt.PageSize, Page.Up(Opt.ReadAhead)), 256 << 10) / Page.Size;
+		long p = off / Page.Size, end = (off + len) / Page.Size;
+		while (p < end)
+		{
+			long a = Pages.NextWanted(p, end);
+			if (a == end)
+				break;
+			long b = Math.Min(end, Math.Min(Pages.Present.Next(a, end, true), Pages.Requested.Next(a, end, true)));
+			for (long x = a; x < b; x += chunk)
+				Request(x * Page.Size, Math.Min(b - x, chunk) * Page.Size);
+			p = b;
+		}
+	}
+
+	/// Drops the clean pages of a range; returns how many went.
+	public long Evict(long off, long len)
+	{
+		CheckRange(off, len);
+		return clock.Evict(off / Page.Size, (off + len) / Page.Size);
+	}
+
+	public void Sync(Action<List<string>>? done) => writeBack.Sync(done);
+
+	/// Where write-back sends a dirty run: the pager, else the built-in
+	/// source; the answer comes back through writeBack.
+	internal void Store(long off, ReadOnlySpan<byte> bytes)
+	{
+		if (link.Attached)
+			link.SendWrite(off, bytes);
+		else if (!builtin.Writable)
+			writeBack.Failed(off, bytes.Length, "no pager is attached and the map has no source to write to");
+		else
 			try
 			{
-				w.A.Uffd.Poison(w.A.Base + (ulong)w.Off, (ulong)Page);
+				builtin.Write(off, bytes, Size - off);
+				writeBack.Done(off, bytes.Length);
 			}
-			catch (SysException)
+			catch (SysException e)
 			{
+				writeBack.Failed(off, bytes.Length, $"source {Opt.Source}: {e.Message}");
 			}
-			waiters.RemoveAt(i);
-		}
-		requested.Set(off / Page, (off + len + Page - 1) / Page, false);
-		outstanding.RemoveAll(r => r.Off < off + len && r.End > off);
 	}
 
-	/// Applies the timeout to threads that waited too long.
+	/// A barrier after the writes so far: the pager's sync, else the
+	/// built-in source's fdatasync.
+	internal void Barrier(long seq)
+	{
+		if (link.Attached)
+		{
+			link.SendSync(seq);
+			return;
+		}
+		string? err = null;
+		try
+		{
+			builtin.Sync();
+		}
+		catch (SysException e)
+		{
+			err = $"source {Opt.Source}: {e.Message}";
+		}
+		writeBack.Synced(seq, err);
+	}
+
+	/// Applies the timeout to threads that waited too long, and runs
+	/// write-behind; called by the loop's tick.
 	public void Tick()
 	{
 		link.Tick();
-		WriteBehind();
+		writeBack.Tick();
 		if (Opt.Timeout == TimeSpan.Zero || waiters.Count == 0)
 			return;
 		long limit = Environment.TickCount64 - (long)Opt.Timeout.TotalMilliseconds;
-		foreach (var w in waiters.Where(w => w.Since < limit && !w.Reported).ToList())
-			if (waiters.Contains(w))
-				Error(w.Off, Page, $"timeout: no pager answered in {Opt.Timeout.TotalSeconds:0.###}s");
+		foreach (var p in waiters.All.Where(w => w.Since < limit && !w.Reported).Select(w => w.Page).Distinct().ToList())
+			if (waiters.First(p, p + 1) is not null)
+				Error(p * Page.Size, Page.Size, $"timeout: no pager answered in {Opt.Timeout.TotalSeconds:0.###}s");
 	}
 
-	/// The pager went away: what it was asked goes to the built-in source
-	/// if there is one, else waits for the next pager.
+	/// The pager went away: its writes failed; what it was asked goes to
+	/// the built-in source if there is one, else waits for the next pager.
 	public void PagerGone()
 	{
 		log($"map {Name}: pager gone");
-		WritesLost();
+		writeBack.Lost();
 		if (!builtin.Exists)
 			return;
-		var asked = outstanding.ToList();
+		var asked = outstanding.All.ToList();
 		outstanding.Clear();
 		foreach (var r in asked)
 			Serve(r.Off, r.Len);
@@ -334,61 +439,79 @@ public sealed unsafe partial class Map : IDisposable
 	public void PagerCame()
 	{
 		log($"map {Name}: pager attached");
-		foreach (var r in outstanding)
+		foreach (var r in outstanding.All)
 			link.Send(r, Size);
+	}
+
+	/// Every writer of fill has closed it: a message or page cut short is
+	/// an error, and nothing of it reaches a client.
+	public void FillHangup(string? partial)
+	{
+		if (partial is not null)
+			BadInput(partial);
+		foreach (var p in pieces.Drop())
+			BadInput($"page {p} (offset {p * Page.Size}) got only part of its data; dropped");
+		files.Dispose();
 	}
 
 	public void Detach(Attachment a)
 	{
-		waiters.RemoveAll(w => w.A == a);
+		waiters.Remove(a);
 		Clients.Remove(a);
 	}
 
 	public void CheckRange(long off, long len)
 	{
-		if (off % Page != 0 || len % Page != 0)
+		if (!Page.Aligned(off) || !Page.Aligned(len))
 			throw new ProtocolException($"range {off} {len} of map {Name} is not page-aligned");
 		if (off >= Length || len > Length - off)
 			throw new ProtocolException($"range {off} {len} is outside map {Name} (size {Size})");
 	}
 
-	public IEnumerable<ErrorEntry> Errors => errors;
+	/// Keeps an error in the map's log and tells the clients.
+	internal void Record(long off, long len, string text) =>
+		errors.Record(off, len, text, Clients.Select(c => c.Peer));
 
-	public string Status()
-	{
-		var b = new StringBuilder();
-		b.Append($"name {Name}\nsize {Size}\n");
-		foreach (var w in Opt.Words())
-			b.Append(w.Replace('=', ' ')).Append('\n');
-		b.Append($"resident {Resident}\nfaults {Faults}\nrequests {Requests}\nfills {Fills}\nfilled {Filled}\n");
-		b.Append($"waiting {waiters.Count}\noutstanding {outstanding.Count}\nclients {Clients.Count}\n");
-		b.Append($"evicted {Evicted}\n");
-		b.Append($"dirty {dirtyCount}\nwriting {inflight.Count}\nwrites {Writes}\nwritefails {WriteFails}\n");
-		b.Append($"pager {(link.Attached ? "yes" : "no")}\nerrors {ErrorCount}\n");
-		return b.ToString();
-	}
+	/// Malformed input on a FIFO: recorded and logged; no page is touched.
+	public void BadInput(string text) => errors.Record(0, 0, "bad input: " + text, []);
 
-	void DisposeMemory()
+	internal void Log(string text) => log($"map {Name}: {text}");
+
+	public bool PagerAttached => link.Attached;
+	public IEnumerable<ErrorEntry> Errors => errors.Entries;
+	public long ErrorCount => errors.Count;
+	public long DirtyPages => Pages.DirtyCount;
+	public long Writing => writeBack.Writing;
+
+	/// The map's status, in the order pagerd(8) gives.
+	public IEnumerable<(string Key, string Value)> Status()
 	{
-		if (mem != null)
-			Posix.Munmap(mem, Length);
-		own?.Dispose();
-		Posix.Close(Memfd);
+		yield return ("name", Name);
+		yield return ("size", $"{Size}");
+		foreach (var kv in Opt.Fields())
+			yield return kv;
+		yield return ("resident", $"{Pages.Resident}");
+		yield return ("faults", $"{Faults}");
+		yield return ("requests", $"{Requested}");
+		yield return ("fills", $"{Fills}");
+		yield return ("filled", $"{Filled}");
+		yield return ("waiting", $"{waiters.Count}");
+		yield return ("outstanding", $"{outstanding.Count}");
+		yield return ("clients", $"{Clients.Count}");
+		yield return ("evicted", $"{clock.Evicted}");
+		yield return ("dirty", $"{Pages.DirtyCount}");
+		yield return ("writing", $"{writeBack.Writing}");
+		yield return ("writes", $"{writeBack.Writes}");
+		yield return ("writefails", $"{writeBack.Fails}");
+		yield return ("pager", link.Attached ? "yes" : "no");
+		yield return ("errors", $"{errors.Count}");
 	}
 
 	public void Dispose()
 	{
-		link?.Dispose();
+		link.Dispose();
 		builtin.Dispose();
-		DisposeMemory();
+		files.Dispose();
+		Memory.Dispose();
 	}
-}
-
-/// One page-aligned buffer the fills go through: UFFDIO_COPY wants an
-/// aligned source, and pagerd fills from one thread.
-static unsafe class Scratch
-{
-	public const long Size = 2 << 20;
-	public static readonly byte* Ptr = (byte*)NativeMemory.AlignedAlloc((nuint)Size, 4096);
-	public static Span<byte> Span(long n) => new(Ptr, (int)n);
 }

@@ -1,3 +1,4 @@
+using Pager.Kernel;
 using Pager.Protocol;
 
 namespace Pager.Daemon;
@@ -9,7 +10,10 @@ public enum Policy { Wait, Zero, Sigbus }
 /// A map's parameters, set by `new` and `set` control messages.
 public sealed class Options
 {
-	public long PageSize = 4096;
+	/// The largest page unit and read-ahead: what one request may ask.
+	public const long MaxUnit = 1L << 30;
+
+	public long PageSize = Page.Size;
 	/// Built-in source: "file:PATH", "zero", or "" for none.
 	public string Source = "";
 	/// Where the map starts in its source.
@@ -26,21 +30,18 @@ public sealed class Options
 	/// Resident bytes kept under this by eviction (zero: no bound).
 	public long MaxResident;
 
-	/// Applies key=value words; an unknown key or bad value is an error
-	/// that names it. Keys that cannot change once the map exists are
-	/// refused when creating is false.
-	public void Apply(IEnumerable<string> words, bool creating)
+	/// Applies key=value fields to a map of the given size; an unknown key
+	/// or bad value is an error that names it. Keys that cannot change
+	/// once the map exists are refused when creating is false.
+	public void Apply(KeyValues fields, bool creating, long size)
 	{
-		foreach (var w in words)
-		{
-			int eq = w.IndexOf('=');
-			if (eq <= 0)
-				throw new CtlException($"bad option '{w}' (want key=value)");
-			Apply(w[..eq], w[(eq + 1)..], creating);
-		}
+		foreach (var (key, v) in fields)
+			Apply(key, v, creating);
 		// A bound smaller than two fills would evict what it just filled.
 		if (MaxResident != 0 && MaxResident < 2 * Math.Max(ReadAhead, PageSize))
 			throw new CtlException($"maxresident {Num.SizeString(MaxResident)} is less than twice the read-ahead or page size");
+		if (Offset > long.MaxValue - size)
+			throw new CtlException($"offset {Offset} and size {size} go past the largest file offset");
 	}
 
 	void Apply(string key, string v, bool creating)
@@ -51,12 +52,14 @@ public sealed class Options
 		{
 		case "pagesize":
 			PageSize = Num.Size(v, "pagesize");
-			if (PageSize < 4096 || (PageSize & (PageSize - 1)) != 0)
-				throw new CtlException($"bad pagesize '{v}': want a power of two, at least 4k");
+			if (PageSize < Page.Size || PageSize > MaxUnit || (PageSize & (PageSize - 1)) != 0)
+				throw new CtlException($"bad pagesize '{v}': want a power of two from 4k to 1g");
 			break;
 		case "source":
 			if (v != "" && v != "none" && v != "zero" && !v.StartsWith("file:"))
 				throw new CtlException($"bad source '{v}': want file:PATH, zero or none");
+			if (v.Any(char.IsControl))
+				throw new CtlException($"bad source '{Parse.Clip(v)}': control characters in it");
 			Source = v == "none" ? "" : v;
 			break;
 		case "offset":
@@ -67,6 +70,8 @@ public sealed class Options
 			break;
 		case "readahead":
 			ReadAhead = Num.Size(v, "readahead");
+			if (ReadAhead > MaxUnit)
+				throw new CtlException($"bad readahead '{v}': at most 1g");
 			break;
 		case "timeout":
 			Timeout = v is "none" or "0" ? TimeSpan.Zero : Num.Duration(v, "timeout");
@@ -85,7 +90,7 @@ public sealed class Options
 			break;
 		case "maxresident":
 			MaxResident = Num.Size(v, "maxresident");
-			if (MaxResident != 0 && MaxResident < 16 * 4096)
+			if (MaxResident != 0 && MaxResident < 16 * Page.Size)
 				throw new CtlException($"bad maxresident '{v}': want at least 64k");
 			break;
 		case "dirtylimit":
@@ -98,19 +103,23 @@ public sealed class Options
 
 	public Options Clone() => (Options)MemberwiseClone();
 
-	public IEnumerable<string> Words()
+	/// The options as status fields, in pagerd(8)'s order.
+	public IEnumerable<(string Key, string Value)> Fields()
 	{
-		yield return $"pagesize={Num.SizeString(PageSize)}";
-		yield return $"source={(Source == "" ? "none" : Source)}";
-		yield return $"offset={Offset}";
-		yield return $"mode={(ReadOnly ? "ro" : "rw")}";
-		yield return $"readahead={Num.SizeString(ReadAhead)}";
-		yield return $"timeout={(Timeout == TimeSpan.Zero ? "none" : $"{(long)Timeout.TotalMilliseconds}ms")}";
-		yield return $"policy={Policy.ToString().ToLowerInvariant()}";
-		yield return $"writebehind={(WriteBehind == TimeSpan.Zero ? "none" : $"{(long)WriteBehind.TotalMilliseconds}ms")}";
-		yield return $"dirtylimit={Num.SizeString(DirtyLimit)}";
-		yield return $"maxresident={Num.SizeString(MaxResident)}";
+		yield return ("pagesize", Num.SizeString(PageSize));
+		yield return ("source", Source == "" ? "none" : Source);
+		yield return ("offset", $"{Offset}");
+		yield return ("mode", Wire.Mode(ReadOnly));
+		yield return ("readahead", Num.SizeString(ReadAhead));
+		yield return ("timeout", Timeout == TimeSpan.Zero ? "none" : $"{(long)Timeout.TotalMilliseconds}ms");
+		yield return ("policy", Policy.ToString().ToLowerInvariant());
+		yield return ("writebehind", WriteBehind == TimeSpan.Zero ? "none" : $"{(long)WriteBehind.TotalMilliseconds}ms");
+		yield return ("dirtylimit", Num.SizeString(DirtyLimit));
+		yield return ("maxresident", Num.SizeString(MaxResident));
 	}
+
+	/// The options as key=value words, as `new` takes them.
+	public IEnumerable<string> Words() => Fields().Select(f => KeyValues.Word(f.Key, f.Value));
 }
 
 /// A control message that cannot be carried out; the text goes back to

@@ -3,29 +3,34 @@ using Pager.Protocol;
 
 namespace Pager.Daemon;
 
-/// pagerd: the namespace, the socket, and the maps, served from one loop.
-public sealed partial class Server : IDisposable
+/// pagerd: the namespace, its socket and ctl FIFO, and the maps, served
+/// from one loop. Every line that comes in is parsed against Cmdtab and
+/// run by Commands; whatever a handler throws goes back to the sender
+/// (or to the log, for a FIFO), and the loop goes on.
+public sealed class Server : IDisposable
 {
 	readonly string root;
 	readonly Loop loop = new();
-	readonly Dictionary<string, Map> maps = [];
-	readonly List<Conn> conns = [];
+	readonly Commands commands;
+	readonly List<Peer> peers = [];
 	readonly Action<string> log;
 	readonly int listen;
 	readonly FifoIn ctl;
 	readonly LineBuffer ctlLines = new();
+	bool accepting = true;
 
 	public Server(string root, Action<string> log)
 	{
 		this.root = root;
 		this.log = log;
 		Claim(root);
+		commands = new Commands(root, loop, log, MapCtl);
 		listen = UnixSocket.Listen(Dir.Socket(root));
 		Posix.SetNonblock(listen, true);
 		loop.Add(listen, Epoll.In, _ => Accept());
 		ctl = new FifoIn(loop, Dir.Ctl(root),
-			b => ctlLines.Feed(b, l => FifoCtl(null, l), e => log("ctl: " + e)),
-			() => ctlLines.End(l => FifoCtl(null, l)));
+			b => ctlLines.Feed(b, l => FifoLine(null, l), e => log("ctl: " + e)),
+			() => ctlLines.End(l => FifoLine(null, l)));
 	}
 
 	/// Makes the namespace directory, refusing one another pagerd serves.
@@ -48,62 +53,83 @@ public sealed partial class Server : IDisposable
 
 	public string Root => root;
 
-	public void Run() => loop.Run(100, Tick);
+	public void Run() => loop.Run(100, Tick, log);
 
 	/// Safe from a signal handler.
 	public void Stop() => loop.Stop();
 
 	void Tick()
 	{
-		foreach (var m in maps.Values)
-			m.Tick();
+		if (!accepting)
+		{
+			accepting = true;
+			loop.Modify(listen, Epoll.In);
+		}
+		commands.Tick();
 	}
 
 	void Accept()
 	{
-		for (int fd; (fd = UnixSocket.Accept(listen)) >= 0;)
+		for (;;)
 		{
+			int fd;
+			try
+			{
+				fd = UnixSocket.Accept(listen);
+			}
+			catch (SysException e)
+			{
+				// Out of descriptors, say: stop listening until the next
+				// tick rather than spin on a socket that stays readable.
+				log($"socket: {e.Message}; not accepting until the next tick");
+				accepting = false;
+				loop.Modify(listen, 0);
+				return;
+			}
+			if (fd < 0)
+				return;
 			Posix.SetNonblock(fd, true);
-			var c = new Conn(fd, SocketLine, Closed);
-			conns.Add(c);
-			loop.Add(fd, Epoll.In, c.Ready);
+			var p = new Peer(fd, SocketLine, Closed);
+			peers.Add(p);
+			loop.Add(fd, Epoll.In, p.Ready);
 		}
 	}
 
-	void SocketLine(Conn c, string line)
+	/// A line on the socket: answered with its reply, or with err.
+	void SocketLine(Peer p, string line)
 	{
-		int passFd = -1;
+		Answer? a = null;
 		try
 		{
-			var body = Exec(c, line, ref passFd);
-			if (body is not null)
-				c.Reply(body, passFd);
+			a = commands.Run(Cmdtab.Parse(line, From.Socket), p);
+			if (a is not null)
+				p.Reply(a.Lines, a.PassFd);
 		}
-		catch (Exception e) when (e is CtlException or ProtocolException or SysException)
+		catch (Exception e)
 		{
-			c.Fail(e.Message);
+			p.Fail(Boundary.Why(e, log));
 		}
 		finally
 		{
-			Posix.Close(passFd);
+			Posix.Close(a?.PassFd ?? -1);
 		}
 	}
 
 	/// A line written to a ctl FIFO: there is no one to answer, so
 	/// failures go to the log and, for a map's own ctl, to its errors.
-	void FifoCtl(Map? m, string line)
+	void FifoLine(Map? m, string line)
 	{
-		int passFd = -1;
 		try
 		{
-			Exec(null, line, ref passFd);
+			commands.Run(Cmdtab.Parse(line, From.Fifo), null);
 		}
-		catch (Exception e) when (e is CtlException or ProtocolException or SysException)
+		catch (Exception e)
 		{
+			var why = Boundary.Why(e, log);
 			if (m is not null)
-				m.BadInput($"ctl: {e.Message}");
+				m.BadInput($"ctl: {why}");
 			else
-				log($"ctl: {e.Message}");
+				log($"ctl: {why}");
 		}
 	}
 
@@ -113,31 +139,22 @@ public sealed partial class Server : IDisposable
 		var f = Fields.Split(line, 1, out var rest);
 		if (f.Count == 0)
 			return;
-		FifoCtl(m, $"{f[0]} {Fields.Quote(m.Name)} {rest}");
+		FifoLine(m, $"{f[0]} {Fields.Quote(m.Name)} {rest}");
 	}
 
-	void Closed(Conn c)
+	void Closed(Peer p)
 	{
-		foreach (var a in c.Attached)
-			Drop(a);
-		c.Attached.Clear();
-		conns.Remove(c);
-		loop.Remove(c.Fd);
-		Posix.Close(c.Fd);
-	}
-
-	void Drop(Attachment a)
-	{
-		loop.Remove(a.Uffd.Fd);
-		a.Map.Detach(a);
-		a.Uffd.Dispose();
+		commands.Detach(p);
+		peers.Remove(p);
+		loop.Remove(p.Fd);
+		Posix.Close(p.Fd);
 	}
 
 	/// Before exiting: writes back what it can, for up to wait, and says
 	/// what it could not.
 	public void WriteBackAll(TimeSpan wait)
 	{
-		var busy = maps.Values.Where(m => m.DirtyPages + m.Writing > 0).ToList();
+		var busy = commands.Maps.Where(m => m.DirtyPages + m.Writing > 0).ToList();
 		if (busy.Count == 0)
 			return;
 		int left = busy.Count;
@@ -147,18 +164,16 @@ public sealed partial class Server : IDisposable
 				left--;
 				f.ForEach(l => log($"map {m.Name}: not written back: {l}"));
 			});
-		loop.Run(100, Tick, () => left == 0, Environment.TickCount64 + (long)wait.TotalMilliseconds);
+		loop.Run(100, Tick, log, () => left == 0, Environment.TickCount64 + (long)wait.TotalMilliseconds);
 		foreach (var m in busy.Where(m => m.DirtyPages + m.Writing > 0))
 			log($"map {m.Name}: {m.DirtyPages + m.Writing} dirty pages lost: not written back before exit");
 	}
 
 	public void Dispose()
 	{
-		foreach (var c in conns.ToList())
-			c.Close();
-		foreach (var m in maps.Values)
-			m.Dispose();
-		maps.Clear();
+		foreach (var p in peers.ToList())
+			p.Close();
+		commands.Dispose();
 		ctl.Dispose();
 		loop.Remove(listen);
 		Posix.Close(listen);

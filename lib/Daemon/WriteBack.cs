@@ -7,20 +7,21 @@ namespace Pager.Daemon;
 /// a page is a write-protect fault: the page is marked dirty and the
 /// client may write on. Writing a page back protects it again first, then
 /// copies it from pagerd's own mapping, so a write that lands meanwhile
-/// faults, dirties the page again, and is written back next time.
-public sealed unsafe partial class Map
+/// faults, dirties the page again, and is written back next time. A write
+/// the store took (ok) is durable only once a barrier after it passes
+/// (synced); a failed barrier makes its pages dirty again.
+public sealed class WriteBack(Map map)
 {
-	Bitmap dirty = null!, writing = null!;
-	long dirtyCount, writeSeq, syncSeq, lastFlush = Environment.TickCount64;
+	const long MaxRun = 256 << 10;
+	readonly Pages pages = map.Pages;
 	readonly List<Write> inflight = [];
-	/// Writes the store has (ok) that no barrier has yet made durable: a
-	/// failed sync makes their pages dirty again.
 	readonly List<Write> unsynced = [];
 	readonly List<SyncWait> syncs = [];
+	long writeSeq, syncSeq, lastFlush = Environment.TickCount64;
 
-	public long Writes, WriteFails;
-	public long DirtyPages => dirtyCount;
-	public long Writing => inflight.Count;
+	public long Writes { get; private set; }
+	public long Fails { get; private set; }
+	public int Writing => inflight.Count;
 
 	sealed record Write(long Off, long Len, long Seq);
 
@@ -36,35 +37,10 @@ public sealed unsafe partial class Map
 		public bool Passed;
 	}
 
-	void InitWriteBack()
+	/// Page p was written by a client.
+	public void Dirtied()
 	{
-		dirty = new Bitmap(Length / Page);
-		writing = new Bitmap(Length / Page);
-	}
-
-	/// A client wrote to a write-protected page.
-	public void WriteFault(Attachment a, ulong addr)
-	{
-		long off = (long)(addr - a.Base) & ~(Page - 1);
-		if (off < 0 || off >= Length)
-			return;
-		Dirty(a, off);
-	}
-
-	void Dirty(Attachment a, long off)
-	{
-		if (Opt.ReadOnly || a.ReadOnly)
-		{
-			a.Wake(off, Page);
-			return;
-		}
-		if (!dirty[off / Page])
-		{
-			dirty[off / Page] = true;
-			dirtyCount++;
-		}
-		a.Protect(off, Page, false);
-		if (Opt.DirtyLimit > 0 && dirtyCount * Page >= Opt.DirtyLimit)
+		if (map.Opt.DirtyLimit > 0 && pages.DirtyCount * Page.Size >= map.Opt.DirtyLimit)
 			Flush();
 	}
 
@@ -72,50 +48,29 @@ public sealed unsafe partial class Map
 	public void Flush()
 	{
 		lastFlush = Environment.TickCount64;
-		long end = Length / Page, max = (256 << 10) / Page;
+		long end = pages.Count;
 		for (long p = 0; p < end;)
 		{
-			long a = dirty.Next(p, end, true);
+			long a = pages.Dirty.Next(p, end, true);
 			if (a == end)
 				break;
-			long b = Math.Min(dirty.Next(a, end, false), a + max);
-			WriteBack(a * Page, (b - a) * Page);
+			long b = Math.Min(pages.Dirty.Next(a, end, false), a + MaxRun / Page.Size);
+			Start(a * Page.Size, (b - a) * Page.Size);
 			p = b;
 		}
 	}
 
-	void WriteBack(long off, long len)
+	void Start(long off, long len)
 	{
-		foreach (var c in Clients)
+		foreach (var c in map.Clients)
 			c.Protect(off, len, true);
-		dirty.Set(off / Page, (off + len) / Page, false);
-		dirtyCount -= len / Page;
-		writing.Set(off / Page, (off + len) / Page, true);
+		pages.StartWrite(off / Page.Size, (off + len) / Page.Size);
 		var w = new Write(off, len, ++writeSeq);
 		inflight.Add(w);
-		var bytes = new ReadOnlySpan<byte>(mem + off, (int)len);
-		if (link.Attached)
-			link.SendWrite(off, bytes);
-		else if (builtin.Writable)
-			WriteBuiltin(w, bytes);
-		else
-			WriteFailed(off, len, "no pager is attached and the map has no source to write to");
+		map.Store(off, map.Memory.Bytes(off, len));
 	}
 
-	void WriteBuiltin(Write w, ReadOnlySpan<byte> bytes)
-	{
-		try
-		{
-			builtin.Write(w.Off, bytes, Size - w.Off);
-			WriteDone(w.Off, w.Len);
-		}
-		catch (SysException e)
-		{
-			WriteFailed(w.Off, w.Len, $"source {Opt.Source}: {e.Message}");
-		}
-	}
-
-	public void WriteDone(long off, long len)
+	public void Done(long off, long len)
 	{
 		var w = Settle(off, len) ?? throw new ProtocolException($"ok for {off} {len}, which was not written");
 		unsynced.Add(w);
@@ -125,25 +80,15 @@ public sealed unsafe partial class Map
 
 	/// A write failed: its pages stay dirty, the error is recorded and
 	/// told to the clients, and every sync waiting on it will fail.
-	public void WriteFailed(long off, long len, string text)
+	public void Failed(long off, long len, string text)
 	{
 		var w = Settle(off, len) ?? throw new ProtocolException($"fail for {off} {len}, which was not written");
-		Redirty(off, len);
-		WriteFails++;
-		Record(off, len, "write-back: " + text);
+		pages.Redirty(off / Page.Size, (off + len) / Page.Size);
+		Fails++;
+		map.Record(off, len, "write-back: " + text);
 		foreach (var s in syncs.Where(s => w.Seq <= s.Upto))
 			s.Failures.Add($"{off} {len} {text}");
 		CheckSyncs();
-	}
-
-	void Redirty(long off, long len)
-	{
-		for (long p = off / Page; p < (off + len) / Page; p++)
-			if (!dirty[p])
-			{
-				dirty[p] = true;
-				dirtyCount++;
-			}
 	}
 
 	Write? Settle(long off, long len)
@@ -152,7 +97,7 @@ public sealed unsafe partial class Map
 		if (w is null)
 			return null;
 		inflight.Remove(w);
-		writing.Set(off / Page, (off + len) / Page, false);
+		pages.EndWrite(off / Page.Size, (off + len) / Page.Size);
 		return w;
 	}
 
@@ -164,24 +109,8 @@ public sealed unsafe partial class Map
 		syncs.Add(s);
 		Flush();
 		s.Upto = writeSeq;
-		if (link.Attached)
-			link.SendSync(s.Seq);
-		else
-			SyncBuiltin(s);
+		map.Barrier(s.Seq);
 		CheckSyncs();
-	}
-
-	void SyncBuiltin(SyncWait s)
-	{
-		try
-		{
-			builtin.Sync();
-			Barrier(s, null);
-		}
-		catch (SysException e)
-		{
-			Barrier(s, $"source {Opt.Source}: {e.Message}");
-		}
 	}
 
 	public void Synced(long seq, string? err)
@@ -202,14 +131,14 @@ public sealed unsafe partial class Map
 			unsynced.Remove(w);
 			if (err is null)
 				continue;
-			Redirty(w.Off, w.Len);
+			pages.Redirty(w.Off / Page.Size, (w.Off + w.Len) / Page.Size);
 			s.Failures.Add($"{w.Off} {w.Len} sync: {err}");
 		}
 		if (err is null)
 			return;
 		if (s.Failures.Count == failed)
-			s.Failures.Add($"0 {Length} sync: {err}");
-		Record(0, Length, "sync: " + err);
+			s.Failures.Add($"0 {map.Length} sync: {err}");
+		map.Record(0, map.Length, "sync: " + err);
 	}
 
 	void CheckSyncs()
@@ -225,10 +154,10 @@ public sealed unsafe partial class Map
 
 	/// The pager left: what it was asked to write failed, and so did the
 	/// barriers it did not pass.
-	void WritesLost()
+	public void Lost()
 	{
 		foreach (var w in inflight.ToList())
-			WriteFailed(w.Off, w.Len, "the pager went away before answering");
+			Failed(w.Off, w.Len, "the pager went away before answering");
 		foreach (var s in syncs.Where(s => !s.Passed).ToList())
 			Barrier(s, "the pager went away before answering");
 		CheckSyncs();
@@ -236,10 +165,10 @@ public sealed unsafe partial class Map
 
 	/// Write-behind: once dirty pages have waited long enough, writes them
 	/// back and makes them durable, so a sync has little left to do.
-	void WriteBehind()
+	public void Tick()
 	{
-		if (Opt.WriteBehind > TimeSpan.Zero && dirtyCount > 0 && syncs.Count == 0
-			&& Environment.TickCount64 - lastFlush >= (long)Opt.WriteBehind.TotalMilliseconds)
-			Sync(f => f.ForEach(l => log($"map {Name}: write-behind: {l}")));
+		if (map.Opt.WriteBehind > TimeSpan.Zero && pages.DirtyCount > 0 && syncs.Count == 0
+			&& Environment.TickCount64 - lastFlush >= (long)map.Opt.WriteBehind.TotalMilliseconds)
+			Sync(f => f.ForEach(l => map.Log($"write-behind: {l}")));
 	}
 }

@@ -27,17 +27,23 @@ public sealed unsafe class Epoll : IDisposable
 		Sys.Check(LibC.epoll_ctl(fd, op, target, &ev), "epoll_ctl", $"fd {target}");
 	}
 
-	/// Waits up to timeoutMs (-1: for ever); returns the number of events.
-	public int Wait(Span<epoll_event> events, int timeoutMs)
+	readonly epoll_event[] ready = new epoll_event[64];
+
+	/// Waits up to timeoutMs (-1: for ever); returns the number of events,
+	/// each then read with Cookie(i) and Events(i).
+	public int Wait(int timeoutMs)
 	{
-		fixed (epoll_event* p = events)
+		fixed (epoll_event* p = ready)
 		{
-			int n = LibC.epoll_wait(fd, p, events.Length, timeoutMs);
+			int n = LibC.epoll_wait(fd, p, ready.Length, timeoutMs);
 			if (n < 0 && Sys.Errno == Errno.EINTR)
 				return 0;
 			return Sys.Check(n, "epoll_wait");
 		}
 	}
+
+	public ulong Cookie(int i) => ready[i].data.u64;
+	public uint Events(int i) => (uint)ready[i].events;
 
 	public void Dispose() => LibC.close(fd);
 }

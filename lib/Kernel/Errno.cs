@@ -1,22 +1,15 @@
+using Tmds.Linux;
+
 namespace Pager.Kernel;
 
-/// errno values the toolkit tests for by name (asm-generic/errno-base.h, errno.h).
+/// The errno values the toolkit tests for by name, as Tmds.LibC defines
+/// them, so that code outside this layer need not reach into LibC.
 public static class Errno
 {
-	public const int EPERM = 1;
-	public const int ENOENT = 2;
-	public const int ESRCH = 3;
-	public const int EINTR = 4;
-	public const int ENXIO = 6;
-	public const int EBADF = 9;
-	public const int EAGAIN = 11;
-	public const int ENOMEM = 12;
-	public const int EACCES = 13;
-	public const int EFAULT = 14;
-	public const int EEXIST = 17;
-	public const int ENODEV = 19;
-	public const int EINVAL = 22;
-	public const int EPIPE = 32;
-	public const int ENOSYS = 38;
-	public const int ECONNREFUSED = 111;
+	public static readonly int EPERM = LibC.EPERM, ENOENT = LibC.ENOENT, ESRCH = LibC.ESRCH, EINTR = LibC.EINTR;
+	public static readonly int EIO = LibC.EIO, ENXIO = LibC.ENXIO, EBADF = LibC.EBADF, EAGAIN = LibC.EAGAIN;
+	public static readonly int ENOMEM = LibC.ENOMEM, EACCES = LibC.EACCES, EFAULT = LibC.EFAULT, EEXIST = LibC.EEXIST;
+	public static readonly int ENODEV = LibC.ENODEV, EINVAL = LibC.EINVAL, EMFILE = LibC.EMFILE, EPIPE = LibC.EPIPE;
+	public static readonly int ENOSYS = LibC.ENOSYS, EPROTO = LibC.EPROTO, ECONNRESET = LibC.ECONNRESET;
+	public static readonly int ECONNREFUSED = LibC.ECONNREFUSED, ETIMEDOUT = LibC.ETIMEDOUT;
 }

@@ -7,15 +7,13 @@ namespace Pager.Kernel;
 /// Every failure becomes a SysException naming the call and the path.
 public static unsafe class Posix
 {
-	public const int O_NONBLOCK = 0x800;
-	public const int O_CLOEXEC = 0x80000;
-	public const int O_CREAT = 0x40;
-	public const int O_TRUNC = 0x200;
-	public const int MFD_CLOEXEC = 1;
-	public const int F_GETFL = 3, F_SETFL = 4, F_SETPIPE_SZ = 1031;
-	public const int MADV_DONTFORK = 10;
-	public const int FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2;
-	public const int SIGKILL = 9, SIGBUS = 7, SIGTERM = 15;
+	// Tmds.LibC's names for the flags the toolkit passes, so that code
+	// outside this layer need not reach into LibC.
+	public static readonly int O_RDONLY = LibC.O_RDONLY, O_WRONLY = LibC.O_WRONLY, O_RDWR = LibC.O_RDWR;
+	public static readonly int O_NONBLOCK = LibC.O_NONBLOCK, O_CLOEXEC = LibC.O_CLOEXEC;
+	public static readonly int O_CREAT = LibC.O_CREAT, O_TRUNC = LibC.O_TRUNC;
+	public static readonly int MADV_DONTFORK = LibC.MADV_DONTFORK;
+	public static readonly int SIGINT = LibC.SIGINT, SIGKILL = LibC.SIGKILL, SIGBUS = LibC.SIGBUS, SIGTERM = LibC.SIGTERM;
 
 	public static byte[] Z(string s) => Encoding.UTF8.GetBytes(s + "\0");
 
@@ -123,9 +121,9 @@ public static unsafe class Posix
 
 	public static void SetNonblock(int fd, bool on)
 	{
-		int fl = Sys.Check(LibC.fcntl(fd, F_GETFL), "fcntl F_GETFL");
+		int fl = Sys.Check(LibC.fcntl(fd, LibC.F_GETFL), "fcntl F_GETFL");
 		fl = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
-		Sys.Check(LibC.fcntl(fd, F_SETFL, fl), "fcntl F_SETFL");
+		Sys.Check(LibC.fcntl(fd, LibC.F_SETFL, fl), "fcntl F_SETFL");
 	}
 
 	public static void Mkfifo(string path, int mode)
@@ -156,14 +154,14 @@ public static unsafe class Posix
 	public static int MemfdCreate(string name)
 	{
 		fixed (byte* p = Z(name))
-			return Sys.Check(LibC.memfd_create(p, MFD_CLOEXEC), "memfd_create", name);
+			return Sys.Check(LibC.memfd_create(p, LibC.MFD_CLOEXEC), "memfd_create", name);
 	}
 
 	public static void Ftruncate(int fd, long len, string what) =>
 		Sys.Check(LibC.ftruncate(fd, len), "ftruncate", what);
 
 	public static void PunchHole(int fd, long off, long len, string what) =>
-		Sys.Check(LibC.fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len), "fallocate", what);
+		Sys.Check(LibC.fallocate(fd, LibC.FALLOC_FL_PUNCH_HOLE | LibC.FALLOC_FL_KEEP_SIZE, off, len), "fallocate", what);
 
 	/// mmap(2) of a shared file; addr 0 lets the kernel choose, any other
 	/// address is taken only if free (MAP_FIXED_NOREPLACE).
@@ -192,5 +190,54 @@ public static unsafe class Posix
 
 	public static void Madvise(byte* p, long len, int advice, string what) =>
 		Sys.Check(LibC.madvise(p, (size_t)(ulong)len, advice), "madvise", what);
+
+	public static void Fdatasync(int fd, string what) => Sys.Check(LibC.fdatasync(fd), "fdatasync", what);
+
+	/// fstat(2): whether fd is a regular file, and its size.
+	public static bool IsRegular(int fd, string what) => Stat(fd, what, out _);
+
+	/// fstat(2): whether fd is a regular file; size is its size if so.
+	public static bool Stat(int fd, string what, out long size)
+	{
+		stat st;
+		Sys.Check(LibC.fstat(fd, &st), "fstat", what);
+		size = (long)st.st_size;
+		return ((uint)st.st_mode & (uint)LibC.S_IFMT) == (uint)LibC.S_IFREG;
+	}
+
+	public static uint Getuid() => LibC.getuid();
+	public static uint Geteuid() => LibC.geteuid();
+
+	/// Leaves the caller's session and points the standard streams at
+	/// /dev/null: what a daemon does once it is started.
+	public static void Daemonize()
+	{
+		LibC.setsid();
+		int devnull = Open("/dev/null", O_RDWR);
+		for (int fd = 0; fd < 3; fd++)
+			Sys.Check(LibC.dup2(devnull, fd), "dup2", "/dev/null");
+		Close(devnull);
+	}
+
+	/// poll(2) for one descriptor: whether any of events came within ms.
+	public static bool Poll(int fd, short events, int ms)
+	{
+		var p = new pollfd { fd = fd, events = events };
+		int n = LibC.poll(&p, 1, ms);
+		if (n < 0 && Sys.Errno != Errno.EINTR)
+			throw new SysException("poll", Sys.Errno);
+		return n > 0;
+	}
+
+	public static readonly short POLLIN = LibC.POLLIN, POLLOUT = LibC.POLLOUT;
+
+	/// Copies n bytes with libc's memcpy: native code, so a thread that
+	/// faults on a map in it does not hold up .NET's garbage collector.
+	public static void Memcpy(byte* dst, byte* src, long n) => memcpy(dst, src, (nuint)n);
+
+	[System.Runtime.InteropServices.DllImport("libc", EntryPoint = "memcpy")]
+	static extern void* memcpy(void* dst, void* src, nuint n);
+
+	public static void Kill(int pid, int sig) => LibC.kill(pid, sig);
 
 }

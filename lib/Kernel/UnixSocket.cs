@@ -6,10 +6,7 @@ namespace Pager.Kernel;
 /// Unix stream sockets that carry descriptors (SCM_RIGHTS) with their bytes.
 public static unsafe class UnixSocket
 {
-	const int SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000, SOL_SOCKET = 1, SCM_RIGHTS = 1;
-	const int MSG_NOSIGNAL = 0x4000, MSG_CMSG_CLOEXEC = 0x40000000;
-
-	static int Socket() => Sys.Check(LibC.socket(LibC.AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket");
+	static int Socket() => Sys.Check(LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0), "socket");
 
 	static sockaddr_un Address(string path)
 	{
@@ -35,7 +32,7 @@ public static unsafe class UnixSocket
 	/// accept(2) on a listening socket; -1 when no connection waits.
 	public static int Accept(int fd)
 	{
-		int c = LibC.accept4(fd, null, null, SOCK_CLOEXEC);
+		int c = LibC.accept4(fd, null, null, LibC.SOCK_CLOEXEC);
 		if (c < 0 && (Sys.Errno == Errno.EAGAIN || Sys.Errno == Errno.EINTR))
 			return -1;
 		return Sys.Check(c, "accept");
@@ -71,17 +68,17 @@ public static unsafe class UnixSocket
 					msg.msg_controllen = (socklen_t)(uint)LibC.CMSG_SPACE(sizeof(int));
 					var c = LibC.CMSG_FIRSTHDR(&msg);
 					c->cmsg_len = (socklen_t)(uint)LibC.CMSG_LEN(sizeof(int));
-					c->cmsg_level = SOL_SOCKET;
-					c->cmsg_type = SCM_RIGHTS;
+					c->cmsg_level = LibC.SOL_SOCKET;
+					c->cmsg_type = LibC.SCM_RIGHTS;
 					*(int*)LibC.CMSG_DATA(c) = passFd;
 				}
-				long n = LibC.sendmsg(fd, &msg, MSG_NOSIGNAL);
+				long n = LibC.sendmsg(fd, &msg, LibC.MSG_NOSIGNAL);
 				if (n < 0 && Sys.Errno == Errno.EINTR)
 					continue;
 				if (n < 0 && Sys.Errno == Errno.EAGAIN)
 				{
 					// A peer that reads nothing for this long is not reading.
-					if (!Wait(fd, LibC.POLLOUT, 5000))
+					if (!Posix.Poll(fd, Posix.POLLOUT, 5000))
 						throw new SysException("sendmsg", Errno.EAGAIN, "(the peer is not reading)");
 					continue;
 				}
@@ -101,7 +98,7 @@ public static unsafe class UnixSocket
 			{
 				var iov = new iovec { iov_base = p, iov_len = (size_t)(ulong)buf.Length };
 				var msg = new msghdr { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = (socklen_t)256u };
-				long n = LibC.recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+				long n = LibC.recvmsg(fd, &msg, LibC.MSG_CMSG_CLOEXEC);
 				if (n < 0)
 				{
 					int err = Sys.Errno;
@@ -109,13 +106,13 @@ public static unsafe class UnixSocket
 						continue;
 					if (err == Errno.EAGAIN)
 						return -1;
-					if (err == 104) // ECONNRESET: the peer went away
+					if (err == Errno.ECONNRESET) // the peer went away
 						return 0;
 					throw new SysException("recvmsg", err);
 				}
 				for (var c = LibC.CMSG_FIRSTHDR(&msg); c != null; c = LibC.CMSG_NXTHDR(&msg, c))
 				{
-					if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+					if (c->cmsg_level != LibC.SOL_SOCKET || c->cmsg_type != LibC.SCM_RIGHTS)
 						continue;
 					int count = ((int)c->cmsg_len - LibC.CMSG_LEN(0)) / sizeof(int);
 					for (int i = 0; i < count; i++)
@@ -125,9 +122,7 @@ public static unsafe class UnixSocket
 			}
 	}
 
-	static bool Wait(int fd, short events, int ms)
-	{
-		var p = new pollfd { fd = fd, events = events };
-		return LibC.poll(&p, 1, ms) > 0;
-	}
+	/// Ends both directions of a connection: a thread blocked reading it
+	/// returns.
+	public static void Shutdown(int fd) => LibC.shutdown(fd, LibC.SHUT_RDWR);
 }

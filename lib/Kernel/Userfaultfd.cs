@@ -47,7 +47,7 @@ public sealed unsafe class Userfaultfd : IDisposable
 
 	static (int Fd, bool UserOnly) OpenFd()
 	{
-		const int flags = Posix.O_CLOEXEC | Posix.O_NONBLOCK;
+		int flags = Posix.O_CLOEXEC | Posix.O_NONBLOCK;
 		int fd = (int)LibC.syscall(SyscallNumber, flags);
 		if (fd >= 0)
 			return (fd, false);
@@ -75,7 +75,7 @@ public sealed unsafe class Userfaultfd : IDisposable
 	/// UFFDIO_API succeeds only once per descriptor.
 	static ulong Offered(bool userOnly)
 	{
-		const int flags = Posix.O_CLOEXEC;
+		int flags = Posix.O_CLOEXEC;
 		int fd = (int)LibC.syscall(SyscallNumber, flags | (userOnly ? UFFD_USER_MODE_ONLY : 0));
 		if (fd < 0)
 			return 0;

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using Pager.Kernel;
-using Tmds.Linux;
 
 namespace Pager.NineP;
 
@@ -56,7 +55,7 @@ sealed class Conn : IDisposable
 		catch (OperationCanceledException)
 		{
 			s.Dispose();
-			throw Failed(d, LibC.ETIMEDOUT);
+			throw Failed(d, Errno.ETIMEDOUT);
 		}
 		catch (SocketException e)
 		{
@@ -193,7 +192,7 @@ sealed class Conn : IDisposable
 			throw Botch($"Rwrite of {got} bytes for {n}");
 		// Zero would have the caller loop for ever.
 		if (got == 0 && n > 0)
-			throw Error("write " + dial.Path, LibC.EIO);
+			throw Error("write " + dial.Path, Errno.EIO);
 		return (int)got;
 	}
 
@@ -258,7 +257,7 @@ sealed class Conn : IDisposable
 	void Rpc(byte type, ushort tag, string what)
 	{
 		if (Dead)
-			throw Failed(dial, LibC.ECONNRESET);
+			throw Failed(dial, Errno.ECONNRESET);
 		tx.Seal();
 		int size;
 		try
@@ -300,7 +299,7 @@ sealed class Conn : IDisposable
 			if (n == 0)
 			{
 				Dead = true;
-				throw Failed(dial, LibC.ECONNRESET);
+				throw Failed(dial, Errno.ECONNRESET);
 			}
 			b = b[n..];
 		}
@@ -312,7 +311,7 @@ sealed class Conn : IDisposable
 	NinePException Botch(string why)
 	{
 		Dead = true;
-		return new($"9p {dial.Address}: protocol botch: {why}", LibC.EPROTO);
+		return new($"9p {dial.Address}: protocol botch: {why}", Errno.EPROTO);
 	}
 
 	static NinePException Failed(Dial d, int errno) => new($"9p {d.Address}: {Text(errno)}", errno);
@@ -321,7 +320,7 @@ sealed class Conn : IDisposable
 	static NinePException Failed(Dial d, SocketException e) =>
 		e.SocketErrorCode is SocketError.HostNotFound or SocketError.TryAgain or SocketError.NoData
 			? new($"9p {d.Address}: {Lower(e.Message)}", e.NativeErrorCode)
-			: Failed(d, e.SocketErrorCode == SocketError.TimedOut ? LibC.ETIMEDOUT : e.NativeErrorCode);
+			: Failed(d, e.SocketErrorCode == SocketError.TimedOut ? Errno.ETIMEDOUT : e.NativeErrorCode);
 
 	/// strerror as Plan 9 writes errors: lower case.
 	public static string Text(int errno) => Lower(Sys.StrError(errno));

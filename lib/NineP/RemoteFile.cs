@@ -1,4 +1,4 @@
-using Tmds.Linux;
+using Pager.Kernel;
 
 namespace Pager.NineP;
 
@@ -165,7 +165,7 @@ public sealed class RemoteFile : IDisposable
 		c.Dispose();
 		if (conn == c)
 			conn = null;
-		return e.Errno != LibC.ETIMEDOUT;
+		return e.Errno != Errno.ETIMEDOUT;
 	}
 
 	Conn Connect()
@@ -174,7 +174,7 @@ public sealed class RemoteFile : IDisposable
 		try
 		{
 			c.Negotiate();
-			c.Attach(RootFid, Environment.UserName, (uint)LibC.geteuid(), Aname);
+			c.Attach(RootFid, Environment.UserName, Posix.Geteuid(), Aname);
 			c.Walk(RootFid, FileFid);
 			c.Lopen(FileFid, opt.ReadOnly ? O_RDONLY : O_RDWR);
 			// The root is not needed again, and a server's fids are not free.

@@ -12,7 +12,7 @@ public static class Dir
 		var x = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
 		if (!string.IsNullOrEmpty(x))
 			return Path.Combine(x, "pager");
-		return $"/tmp/pager-{Tmds.Linux.LibC.getuid()}";
+		return $"/tmp/pager-{Kernel.Posix.Getuid()}";
 	}
 
 	public static string Socket(string root) => Path.Combine(root, "sock");

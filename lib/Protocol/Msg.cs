@@ -32,19 +32,13 @@ public sealed class Msg
 	/// sync and synced.
 	public long Seq;
 	/// Trailing key=value fields; readers ignore keys they do not know.
-	public List<KeyValuePair<string, string>> Keys = [];
+	public KeyValues Keys = [];
 	/// data and write: exactly Len bytes.
 	public byte[]? Payload;
 	/// The header line as it arrived, without its newline.
 	public string Line = "";
 
-	public string? Key(string name)
-	{
-		foreach (var kv in Keys)
-			if (kv.Key == name)
-				return kv.Value;
-		return null;
-	}
+	public string? Key(string name) => Keys.Get(name);
 
 	public long End => Off + Len;
 

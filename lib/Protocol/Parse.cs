@@ -59,13 +59,7 @@ public static class Parse
 		}
 		if (Verbs.HasText(verb))
 			m.Text = text.Length > 0 ? text : "unspecified error";
-		for (int i = fixedCount; i < f.Count; i++)
-		{
-			int eq = f[i].IndexOf('=');
-			if (eq <= 0)
-				throw new ProtocolException($"extra field '{f[i]}' (want key=value)");
-			m.Keys.Add(new(f[i][..eq], f[i][(eq + 1)..]));
-		}
+		m.Keys = KeyValues.Parse(f.Skip(fixedCount));
 		return m;
 	}
 

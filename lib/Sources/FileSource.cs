@@ -1,7 +1,6 @@
 using System.Text;
 using Pager.Kernel;
 using Pager.Protocol;
-using Tmds.Linux;
 
 namespace Pager.Sources;
 
@@ -75,7 +74,7 @@ public sealed class FileSource : Source
 
 	public override Msg Write(Msg w)
 	{
-		int f = Open(ref wfd, LibC.O_RDWR, out string why);
+		int f = Open(ref wfd, Posix.O_RDWR, out string why);
 		if (f < 0)
 			return Unwritten(w, why);
 		try
@@ -95,13 +94,20 @@ public sealed class FileSource : Source
 		int f;
 		lock (l)
 			f = wfd;
-		if (f < 0 || LibC.fdatasync(f) == 0)
+		if (f < 0)
 			return null;
-		int err = Sys.Errno;
-		return $"{Name}: fdatasync: {Errstr(err)}";
+		try
+		{
+			Posix.Fdatasync(f, path);
+			return null;
+		}
+		catch (SysException e)
+		{
+			return $"{Name}: fdatasync: {Errstr(e.Errno)}";
+		}
 	}
 
-	int Open(out string why) => Open(ref fd, LibC.O_RDONLY, out why);
+	int Open(out string why) => Open(ref fd, Posix.O_RDONLY, out why);
 
 	/// The descriptor, opened on first use; a file that is missing now
 	/// may be there for a later request.
@@ -124,11 +130,17 @@ public sealed class FileSource : Source
 	/// The map offset where the file's pages end: its size, taken anew
 	/// each time since files grow, less FileOff, rounded up to a page.
 	/// Files that are not regular have no known end.
-	unsafe long End(int f)
+	long End(int f)
 	{
-		stat st;
-		if (LibC.fstat(f, &st) < 0 || ((uint)st.st_mode & 0xf000) != 0x8000)
+		try
+		{
+			if (!Posix.Stat(f, path, out long size))
+				return long.MaxValue;
+			return RoundUp(Math.Max(0, size - c.FileOff));
+		}
+		catch (SysException)
+		{
 			return long.MaxValue;
-		return RoundUp(Math.Max(0, (long)st.st_size - c.FileOff));
+		}
 	}
 }

@@ -5,9 +5,9 @@ using Pager.Protocol;
 namespace Pager.Daemon;
 
 /// pagerd's end of one connection on its socket: a client that attached
-/// maps, or mapctl. Requests are lines; each gets `ok N` and N lines, or
-/// `err MESSAGE`. Notes (`note ...`) come unasked, between replies.
-public sealed class Conn(int fd, Action<Conn, string> onLine, Action<Conn> onClose)
+/// maps, or mapctl. Requests are lines; replies and notes are formatted
+/// by Wire.
+public sealed class Peer(int fd, Action<Peer, string> onLine, Action<Peer> onClose)
 {
 	public readonly int Fd = fd;
 	public readonly List<Attachment> Attached = [];
@@ -36,7 +36,11 @@ public sealed class Conn(int fd, Action<Conn, string> onLine, Action<Conn> onClo
 				Close();
 				return;
 			}
-			lines.Feed(buf.AsSpan(0, n), l => onLine(this, l), _ => Close());
+			lines.Feed(buf.AsSpan(0, n), l => onLine(this, l), e =>
+			{
+				Fail(e);
+				Close();
+			});
 			if (Closed || n < buf.Length)
 				return;
 		}
@@ -52,17 +56,11 @@ public sealed class Conn(int fd, Action<Conn, string> onLine, Action<Conn> onClo
 		return fd;
 	}
 
-	public void Reply(IReadOnlyList<string> body, int passFd = -1)
-	{
-		var b = new StringBuilder($"ok {body.Count}\n");
-		foreach (var l in body)
-			b.Append(l).Append('\n');
-		Send(b.ToString(), passFd);
-	}
+	public void Reply(IReadOnlyList<string> body, int passFd = -1) => Send(Wire.Ok(body), passFd);
 
-	public void Fail(string message) => Send($"err {message.Replace('\n', ' ')}\n");
+	public void Fail(string message) => Send(Wire.Err(message));
 
-	public void Note(string text) => Send($"note {text.Replace('\n', ' ')}\n");
+	public void Note(string text) => Send(Wire.Note(text));
 
 	void Send(string s, int passFd = -1)
 	{

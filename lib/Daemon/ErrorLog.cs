@@ -1,0 +1,32 @@
+namespace Pager.Daemon;
+
+/// A map's errors: the last hundred kept for `err`, each logged, and told
+/// to the attached clients on their control connections.
+public sealed class ErrorLog(string map, Action<string> log)
+{
+	const int Kept = 100;
+	readonly Queue<ErrorEntry> kept = new();
+
+	public long Count { get; private set; }
+	public IEnumerable<ErrorEntry> Entries => kept;
+
+	/// Records an error on [off, off+len); tell lists whom to send it to.
+	public void Record(long off, long len, string text, IEnumerable<Peer> tell)
+	{
+		Count++;
+		kept.Enqueue(new ErrorEntry(DateTime.UtcNow, off, len, text));
+		if (kept.Count > Kept)
+			kept.Dequeue();
+		log($"map {map}: {off} {len}: {text}");
+		// A note that fails closes its connection, which detaches its
+		// clients: walk a copy.
+		foreach (var c in tell.Distinct().ToList())
+			c.Note($"error {map} {off} {len} {text}");
+	}
+}
+
+/// An error recorded on a map.
+public sealed record ErrorEntry(DateTime Time, long Off, long Len, string Text)
+{
+	public override string ToString() => $"{Time:yyyy-MM-ddTHH:mm:ss.fffZ} {Off} {Len} {Text}";
+}

@@ -1,0 +1,72 @@
+using System.Text;
+
+namespace Pager.Protocol;
+
+/// The socket protocol between pagerd and whoever connects: a request is
+/// one control line (Cmdtab); its reply is `ok N` and N lines, or
+/// `err MESSAGE`; notes, `note TEXT`, come unasked between replies. The
+/// one formatter and parser of both ends; see pager(7).
+public static class Wire
+{
+	public static string Ok(IReadOnlyList<string> body)
+	{
+		var b = new StringBuilder($"ok {body.Count}\n");
+		foreach (var l in body)
+			b.Append(OneLine(l)).Append('\n');
+		return b.ToString();
+	}
+
+	public static string Err(string message) => $"err {OneLine(message)}\n";
+
+	public static string Note(string text) => $"note {OneLine(text)}\n";
+
+	static string OneLine(string s) => s.Replace('\n', ' ');
+
+	/// A note's text, or null if the line is not a note.
+	public static string? NoteText(string line) => line.StartsWith("note ", StringComparison.Ordinal) ? line[5..] : null;
+
+	/// The first line of a reply: how many lines follow, or the error
+	/// (PagerdError). Anything else is a protocol error quoting it.
+	public static int Head(string line)
+	{
+		if (line.StartsWith("err ", StringComparison.Ordinal))
+			throw new PagerdError(line[4..]);
+		if (line.StartsWith("ok ", StringComparison.Ordinal) && int.TryParse(line.AsSpan(3), out int n) && n >= 0)
+			return n;
+		throw new ProtocolException($"bad reply '{Parse.Clip(line)}' (want ok N or err MESSAGE)");
+	}
+
+	public static string Attach(string map, bool readOnly) => $"attach {Fields.Quote(map)} mode={Mode(readOnly)}";
+
+	public static string Uffd(string map, ulong @base, bool readOnly) =>
+		$"uffd {Fields.Quote(map)} base=0x{@base:x} mode={Mode(readOnly)}";
+
+	public static string Detach(string map) => $"detach {Fields.Quote(map)}";
+
+	public static string Mode(bool readOnly) => readOnly ? "ro" : "rw";
+}
+
+/// pagerd's answer to a request was err: the text is pagerd's.
+public sealed class PagerdError(string message) : Exception(message);
+
+/// What `attach` answers, in one line: NAME size=S length=L pagesize=P
+/// mode=ro|rw. A client maps length bytes, the size rounded up to a page.
+public sealed record AttachInfo(string Name, long Size, long Length, long PageSize, bool ReadOnly)
+{
+	public override string ToString() =>
+		$"{Fields.Quote(Name)} size={Size} length={Length} pagesize={PageSize} mode={Wire.Mode(ReadOnly)}";
+
+	public static AttachInfo Parse(string line)
+	{
+		var w = Fields.Split(line);
+		if (w.Count == 0)
+			throw new ProtocolException("empty attach reply");
+		var kv = KeyValues.Parse(w.Skip(1));
+		string what = $"attach reply '{Protocol.Parse.Clip(line)}'";
+		return new AttachInfo(w[0],
+			Num.Parse(kv.Need("size", what), "size"),
+			Num.Parse(kv.Need("length", what), "length"),
+			Num.Size(kv.Need("pagesize", what), "pagesize"),
+			kv.Need("mode", what) == "ro");
+	}
+}
