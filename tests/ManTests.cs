@@ -24,6 +24,23 @@ public sealed class ManTests
 		Assert.Equal("", warn.Err);
 	}
 
+	/// pagerd(8) gives every control verb of pagerd's own table, with its
+	/// arguments as the table writes them (in lower case, as the page does).
+	[Fact]
+	public void PagerdNamesEveryControlVerb()
+	{
+		var man = Streams.Man("pagerd.8");
+		var ctl = man[man.IndexOf("   Control messages")..man.IndexOf("   Attaching")];
+		var named = Regex.Matches(ctl, @"^       ([a-z]+)\b", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToHashSet();
+		Assert.Equal(Protocol.Cmdtab.All.Select(c => c.Name).ToHashSet(), named.Intersect(Protocol.Cmdtab.All.Select(c => c.Name)).ToHashSet());
+		foreach (var c in Protocol.Cmdtab.All)
+		{
+			var line = Regex.Match(ctl, $@"^       {c.Name}\b(.*)$", RegexOptions.Multiline).Groups[1].Value;
+			foreach (var word in c.Required)
+				Assert.Contains(word.ToLowerInvariant(), line);
+		}
+	}
+
 	/// The example blocks of a page, as the shell would read them.
 	static List<string> Examples(string page)
 	{

@@ -201,8 +201,10 @@ public sealed class WriteBackTests : PagerdTest
 	{
 		var src = RandomFile(64 * 1024);
 		d.Ctl($"new m 64k source=file:{src} writebehind=100ms");
-		Cmd.Run("mapctl", ["-d", d.Root, "write", "m", "100"], "behind"u8.ToArray());
-		Cmd.WaitFor(() => d.Stat("m", "writes") == 1 && d.Stat("m", "dirty") == 0, "write-behind");
+		Assert.Equal(0, Cmd.Run("mapctl", ["-d", d.Root, "write", "m", "100"], "behind"u8.ToArray()).Code);
+		// One write, or two when write-behind protected the page between
+		// the client's fault and its store, and the store dirtied it again.
+		Cmd.WaitFor(() => d.Stat("m", "writes") >= 1 && d.Stat("m", "dirty") == 0, "write-behind");
 		Assert.Equal("behind"u8.ToArray(), File.ReadAllBytes(src).AsSpan(100, 6).ToArray());
 	}
 

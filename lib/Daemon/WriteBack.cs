@@ -17,7 +17,9 @@ public sealed class WriteBack(Map map)
 	readonly List<Write> inflight = [];
 	readonly List<Write> unsynced = [];
 	readonly List<SyncWait> syncs = [];
-	long writeSeq, syncSeq, lastFlush = Environment.TickCount64;
+	long writeSeq, syncSeq;
+	/// When the oldest page now dirty was written; 0 when none is.
+	long dirtySince;
 
 	public long Writes { get; private set; }
 	public long Fails { get; private set; }
@@ -37,9 +39,11 @@ public sealed class WriteBack(Map map)
 		public bool Passed;
 	}
 
-	/// Page p was written by a client.
+	/// A page was written by a client.
 	public void Dirtied()
 	{
+		if (dirtySince == 0)
+			dirtySince = Environment.TickCount64;
 		if (map.Opt.DirtyLimit > 0 && pages.DirtyCount * Page.Size >= map.Opt.DirtyLimit)
 			Flush();
 	}
@@ -47,7 +51,7 @@ public sealed class WriteBack(Map map)
 	/// Writes back every dirty page, in runs of up to 256k.
 	public void Flush()
 	{
-		lastFlush = Environment.TickCount64;
+		dirtySince = 0;
 		long end = pages.Count;
 		for (long p = 0; p < end;)
 		{
@@ -163,12 +167,17 @@ public sealed class WriteBack(Map map)
 		CheckSyncs();
 	}
 
-	/// Write-behind: once dirty pages have waited long enough, writes them
-	/// back and makes them durable, so a sync has little left to do.
+	/// Write-behind: once the oldest dirty page has waited long enough,
+	/// writes them all back and makes them durable, so a sync has little
+	/// left to do. Pages dirty again after a failed write wait anew.
 	public void Tick()
 	{
-		if (map.Opt.WriteBehind > TimeSpan.Zero && pages.DirtyCount > 0 && syncs.Count == 0
-			&& Environment.TickCount64 - lastFlush >= (long)map.Opt.WriteBehind.TotalMilliseconds)
+		if (pages.DirtyCount == 0)
+			dirtySince = 0;
+		else if (dirtySince == 0)
+			dirtySince = Environment.TickCount64;
+		if (map.Opt.WriteBehind > TimeSpan.Zero && dirtySince != 0 && syncs.Count == 0
+			&& Environment.TickCount64 - dirtySince >= (long)map.Opt.WriteBehind.TotalMilliseconds)
 			Sync(f => f.ForEach(l => map.Log($"write-behind: {l}")));
 	}
 }
