@@ -24,6 +24,29 @@ public sealed class ManTests
 		Assert.Equal("", warn.Err);
 	}
 
+	/// Every path a page's SOURCE names is in the tree, and every file
+	/// named there (Map.cs, awkpager) is in one of the folders named before it.
+	[Theory]
+	[MemberData(nameof(Pages))]
+	public void SourceNamesWhatExists(string page)
+	{
+		var text = File.ReadAllText(Path.Combine(Cmd.Repo, "man", page));
+		var source = text[text.IndexOf(".SH SOURCE")..text.IndexOf(".SH SEE ALSO")];
+		var dirs = new List<string>();
+		foreach (Match m in Regex.Matches(source, @"^\.B[R]? ([\w./]+)", RegexOptions.Multiline))
+		{
+			var name = m.Groups[1].Value.TrimEnd(',', '.');
+			if (name.Contains('/') || Directory.Exists(Path.Combine(Cmd.Repo, name)))
+			{
+				Assert.True(Path.Exists(Path.Combine(Cmd.Repo, name)), $"{page}: SOURCE names {name}, which is not in the tree");
+				dirs.Add(name);
+			}
+			else
+				Assert.True(dirs.Any(d => File.Exists(Path.Combine(Cmd.Repo, d, name))), $"{page}: SOURCE names {name}, which is in none of {string.Join(", ", dirs)}");
+		}
+		Assert.NotEmpty(dirs);
+	}
+
 	/// pagerd(8) gives every control verb of pagerd's own table, with its
 	/// arguments as the table writes them (in lower case, as the page does).
 	[Fact]

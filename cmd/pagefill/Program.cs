@@ -31,7 +31,7 @@ static class Program
 		try
 		{
 			var (input, output, what) = Open(a.Map);
-			new Server(src, new Replies(output, what, log), a, log).Run(new Reader(input, e => log.Say(e)));
+			new Responder(src, new Replies(output, what, log), a, log).Run(new Reader(input, e => log.Say(e)));
 			return 0;
 		}
 		catch (Exception e)

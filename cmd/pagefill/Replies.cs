@@ -88,15 +88,3 @@ sealed class Replies(int fd, string what, Log log)
 		return s[..keep] + "...";
 	}
 }
-
-/// pagefill's standard error.
-sealed class Log(bool verbose)
-{
-	public void Verbose(string s)
-	{
-		if (verbose)
-			Say(s);
-	}
-
-	public void Say(string s) => Console.Error.Write($"pagefill: {s}\n");
-}

@@ -142,6 +142,3 @@ public sealed class Control : IDisposable
 			Posix.Close(f);
 	}
 }
-
-/// A failure the toolkit reports to its user: a sentence, no stack.
-public class PagerException(string message) : Exception(message);

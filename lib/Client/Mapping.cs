@@ -3,26 +3,6 @@ using Pager.Protocol;
 
 namespace Pager.Client;
 
-public sealed record AttachOptions
-{
-	public bool ReadOnly { get; init; }
-	/// Where to map; 0 lets the kernel choose.
-	public ulong Address { get; init; }
-	/// How long faults wait for a pagerd that went away before they fail
-	/// with SIGBUS. Default: $PAGER_GRACE, else 10s.
-	public TimeSpan? Grace { get; init; }
-	/// The namespace; default Dir.Root().
-	public string? Root { get; init; }
-}
-
-/// A sync that did not make everything durable: Failures holds one line
-/// a failed range, "OFFSET LENGTH MESSAGE".
-public sealed class SyncException(string map, List<string> failures)
-	: PagerException($"sync {map}: {failures.Count} ranges not written back: {string.Join("; ", failures)}")
-{
-	public IReadOnlyList<string> Failures => failures;
-}
-
 /// A map attached to this process: memory whose faults pagerd serves.
 /// The control connection stays open while attached: errors on the map
 /// arrive on it (Note), and Dispose detaches.

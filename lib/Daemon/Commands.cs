@@ -3,10 +3,6 @@ using Pager.Protocol;
 
 namespace Pager.Daemon;
 
-/// What a control message answers: its lines, and for attach the memfd
-/// that rides with them. Null from a handler means the answer comes later.
-public sealed record Answer(List<string> Lines, int PassFd = -1);
-
 /// The maps, and one short handler for each control verb of Cmdtab, each
 /// ending in its answer or a CtlException whose text goes back. The line
 /// was checked against the verb's grammar before it gets here. See pagerd(8).

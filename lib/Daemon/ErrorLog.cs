@@ -24,9 +24,3 @@ public sealed class ErrorLog(string map, Action<string> log)
 			c.Note($"error {map} {off} {len} {text}");
 	}
 }
-
-/// An error recorded on a map.
-public sealed record ErrorEntry(DateTime Time, long Off, long Len, string Text)
-{
-	public override string ToString() => $"{Time:yyyy-MM-ddTHH:mm:ss.fffZ} {Off} {Len} {Text}";
-}

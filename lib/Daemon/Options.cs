@@ -3,10 +3,6 @@ using Pager.Protocol;
 
 namespace Pager.Daemon;
 
-/// What to do with a fault nobody could answer: after the map's timeout,
-/// or on an error reply.
-public enum Policy { Wait, Zero, Sigbus }
-
 /// A map's parameters, set by `new` and `set` control messages.
 public sealed class Options
 {
@@ -121,7 +117,3 @@ public sealed class Options
 	/// The options as key=value words, as `new` takes them.
 	public IEnumerable<string> Words() => Fields().Select(f => KeyValues.Word(f.Key, f.Value));
 }
-
-/// A control message that cannot be carried out; the text goes back to
-/// whoever sent it.
-public sealed class CtlException(string message) : Exception(message);

@@ -67,16 +67,3 @@ public sealed class Waiters
 				yield return p;
 	}
 }
-
-/// A thread blocked on a missing page; Write if it faulted writing.
-public sealed class Waiter(Attachment a, long page, int tid, bool write)
-{
-	public Attachment A => a;
-	public long Page => page;
-	public long Off => page * Kernel.Page.Size;
-	public int Tid => tid;
-	public bool Write => write;
-	public readonly long Since = Environment.TickCount64;
-	/// The map's policy was applied (wait): the timeout is not again.
-	public bool Reported;
-}

@@ -4,13 +4,6 @@ using Pager.Kernel;
 
 namespace Pager.NineP;
 
-/// A failed 9P operation: the errno, from Rlerror or from the network,
-/// and a message in the Plan 9 style: "9p tcp!HOST!PORT: connection refused".
-public sealed class NinePException(string message, int errno) : IOException(message)
-{
-	public int Errno { get; } = errno;
-}
-
 /// One connection to a 9P2000.L server for the file named by a Dial.
 /// One request is in flight at a time, so the tag is fixed.
 /// Any failure of the connection itself marks it Dead; it is not reused.

@@ -1,22 +1,5 @@
 namespace Pager.Protocol;
 
-/// The verbs of the pager protocol; see pager(7).
-public enum Verb
-{
-	Read,   // pagerd → pager: fill OFF..OFF+LEN
-	Data,   // pager → pagerd: the bytes, inline
-	File,   // pager → pagerd: read the bytes from PATH at FOFF
-	Zero,   // pager → pagerd: zero-fill
-	Error,  // pager → pagerd: the range cannot be supplied
-	Punt,   // pager → pagerd: declined; use the map's own source
-	Write,  // pagerd → pager: dirty bytes to write back
-	Sync,   // pagerd → pager: barrier; everything before must be durable
-	Ok,     // pager → pagerd: a write is durable
-	Fail,   // pager → pagerd: a write failed
-	Synced, // pager → pagerd: the barrier is passed
-	Evict,  // pager → pagerd: drop these clean pages
-}
-
 /// One protocol message: a header line and, for data and write, a payload.
 public sealed class Msg
 {
@@ -46,6 +29,3 @@ public sealed class Msg
 
 	public override string ToString() => Line.Length > 0 ? Line : Format.Header(this);
 }
-
-/// A line that is not a well-formed message.
-public sealed class ProtocolException(string message) : Exception(message);

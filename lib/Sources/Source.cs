@@ -4,24 +4,6 @@ using Pager.Protocol;
 
 namespace Pager.Sources;
 
-/// What a request asks of a source, widened to whole pages: the pages
-/// from Off to Need were asked for; those from Need to End are read-ahead
-/// the source may supply if it can do so cheaply.
-public readonly record struct Want(string Map, long Off, long Need, long End);
-
-/// How pagefill(1) was told to use its source.
-public sealed class SourceConfig
-{
-	/// file: the file offset of map offset 0.
-	public long FileOff;
-	/// file: send the bytes inline as data instead of file replies.
-	public bool Inline;
-	/// 9p: the attach name, the export on the server.
-	public string Aname = "";
-	/// Where a source says what the user should know but pagerd need not.
-	public Action<string> Warn = _ => { };
-}
-
 /// A pager's source of bytes, named by one word on the command line.
 /// Serve, Write and Sync must be safe to call from several threads at once.
 public abstract class Source(string name)
@@ -98,25 +80,4 @@ public abstract class Source(string name)
 
 	public static long RoundUp(long n) => n > long.MaxValue - (Page - 1) ? long.MaxValue & ~(Page - 1) : (n + Page - 1) & ~(Page - 1);
 	public static long RoundDown(long n) => n & ~(Page - 1);
-}
-
-/// zero: every page reads as zeros.
-public sealed class ZeroSource() : Source("zero")
-{
-	public override bool Inline => false;
-
-	public override List<Msg> Serve(Want w) => [Msg.Range(Verb.Zero, w.Map, w.Off, w.End - w.Off)];
-}
-
-/// pattern: bytes computed from their offset; see Pattern.
-public sealed class PatternSource() : Source("pattern")
-{
-	public override bool Inline => true;
-
-	public override List<Msg> Serve(Want w)
-	{
-		var b = new byte[w.End - w.Off];
-		Pattern.Fill(w.Off, b);
-		return [Data(w, w.Off, b)];
-	}
 }

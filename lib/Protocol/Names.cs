@@ -1,0 +1,15 @@
+namespace Pager.Protocol;
+
+public static class Names
+{
+	/// Map names are single path elements: letters, digits, '.', '-', '_'.
+	public static void CheckMap(string name)
+	{
+		if (!IsMap(name))
+			throw new ProtocolException($"bad map name '{Parse.Clip(name)}'");
+	}
+
+	public static bool IsMap(string name) =>
+		name.Length is > 0 and <= 64 && name[0] != '.' && name != "ctl" && name != "sock"
+		&& name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_');
+}
