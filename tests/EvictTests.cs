@@ -76,13 +76,6 @@ public sealed class EvictTests : PagerdTest
 			w.Write(FifoPager.Line("evict m 0 32768"));
 		Cmd.WaitFor(() => d.Stat("m", "resident") == 8, "the pager's eviction");
 	}
-}
-
-public sealed class EvictOptionTests : IDisposable
-{
-	readonly Pagerd d = new();
-
-	public void Dispose() => d.Dispose();
 
 	[Fact]
 	public void BoundSmallerThanTwoFillsIsRefused()

@@ -6,7 +6,7 @@ namespace Pager.Tests;
 
 /// mapctl's verbs against a real pagerd: what they print, and their exit
 /// codes, failures included.
-public class MapctlTests : Live
+public class MapctlTests : PagerdTest
 {
 	static readonly string[] StatKeys =
 	[
@@ -58,7 +58,7 @@ public class MapctlTests : Live
 		Assert.Equal("", Ok("rm", "m"));
 		Assert.Equal("", Ok("rm", "a.b-c_1"));
 		Assert.Equal("", Ok("ls"));
-		Assert.False(Directory.Exists(Path.Combine(P.Root, "m")));
+		Assert.False(Directory.Exists(Path.Combine(d.Root, "m")));
 	}
 
 	[Fact]
@@ -113,9 +113,9 @@ public class MapctlTests : Live
 	[Fact]
 	public void NamespaceOption()
 	{
-		P.Ctl("new here 4k");
+		d.Ctl("new here 4k");
 		var env = new Dictionary<string, string> { ["PAGERDIR"] = "/nonexistent" };
-		foreach (var args in new[] { new[] { "-d", P.Root, "ls" }, ["ls", "-d", P.Root] })
+		foreach (var args in new[] { new[] { "-d", d.Root, "ls" }, ["ls", "-d", d.Root] })
 		{
 			var r = Cmd.Run("mapctl", args, null, env);
 			Assert.Equal(0, r.Code);
@@ -169,9 +169,9 @@ public class MapctlTests : Live
 	public void RmRefusesAMapWithClients()
 	{
 		Ok("new", "m", "8k", "source=zero");
-		using (var client = P.Attach("m", readOnly: true))
+		using (var client = d.Attach("m", readOnly: true))
 		{
-			Cmd.WaitFor(() => Stat("m", "clients") == 1, "the client to attach");
+			Cmd.WaitFor(() => d.Stat("m", "clients") == 1, "the client to attach");
 			Fails("map 'm' has 1 clients attached (force drops them)", "rm", "m");
 			Assert.Equal("m 8192 0 1 no 0 0\n", Ok("ls"));
 			Assert.Equal("", Ok("rm", "-f", "m"));
@@ -202,17 +202,18 @@ public class MapctlTests : Live
 	[Fact]
 	public void PrefetchFromTheBuiltInSource()
 	{
-		var (f, bytes) = RandomFile("img", 100_001);
+		var f = RandomFile(100_001, name: "img");
+		var bytes = File.ReadAllBytes(f);
 		Ok("new", "m", bytes.Length.ToString(), $"source=file:{f}");
 		Assert.Equal("", Ok("prefetch", "m", "4096", "8k"));
-		Cmd.WaitFor(() => Stat("m", "resident") == 2, "two pages prefetched");
+		Cmd.WaitFor(() => d.Stat("m", "resident") == 2, "two pages prefetched");
 		Assert.Equal("", Ok("prefetch", "m", "96k"));
-		Cmd.WaitFor(() => Stat("m", "resident") == 3, "the last page prefetched");
+		Cmd.WaitFor(() => d.Stat("m", "resident") == 3, "the last page prefetched");
 		Assert.Equal("", Ok("prefetch", "m"));
-		Cmd.WaitFor(() => Stat("m", "resident") == Pages(bytes.Length), "the whole map prefetched");
-		Assert.Equal(0, Stat("m", "faults"));
+		Cmd.WaitFor(() => d.Stat("m", "resident") == Pages(bytes.Length), "the whole map prefetched");
+		Assert.Equal(0, d.Stat("m", "faults"));
 		Assert.Equal(bytes, Cat("m"));
-		Assert.Equal(0, Stat("m", "faults"));
+		Assert.Equal(0, d.Stat("m", "faults"));
 		Fails("range 1 2 of map m is not page-aligned", "prefetch", "m", "1", "2");
 		Fails("range 0 1048576 is outside map m (size 100001)", "prefetch", "m", "0", "1m");
 	}
@@ -221,13 +222,14 @@ public class MapctlTests : Live
 	[Fact]
 	public void PrefetchFromAPager()
 	{
-		var (f, bytes) = RandomFile("img", 50_000);
+		var f = RandomFile(50_000, name: "img");
+		var bytes = File.ReadAllBytes(f);
 		Ok("new", "m", bytes.Length.ToString());
 		var trace = Path.Combine(TempDir(), "trace");
 		Bg("/bin/sh", "-c", $"faultcat -w {trace} m | pagefill file:{f} >$PAGERDIR/m/fill");
 		WaitPager("m");
 		Ok("prefetch", "m", "8k", "8k");
-		Cmd.WaitFor(() => Stat("m", "resident") == 2, "two pages from the pager");
+		Cmd.WaitFor(() => d.Stat("m", "resident") == 2, "two pages from the pager");
 		Assert.Matches("^read m 8192 8192 size=50000\n$", File.ReadAllText(trace));
 		Assert.Equal(bytes, Cat("m"));
 	}
@@ -235,7 +237,8 @@ public class MapctlTests : Live
 	[Fact]
 	public void CatRanges()
 	{
-		var (f, bytes) = RandomFile("img", 30_001);
+		var f = RandomFile(30_001, name: "img");
+		var bytes = File.ReadAllBytes(f);
 		Ok("new", "m", bytes.Length.ToString(), $"source=file:{f}");
 		Assert.Equal(bytes, Cat("m"));
 		Assert.Equal(bytes[5000..15000], Cat("m", "5000", "10000"));
@@ -271,7 +274,7 @@ public class MapctlTests : Live
 		Assert.Equal("", Ok("err", "m"));
 		var r = Cmd.Sh("echo 'error m 4096 4096 disk on fire' >$PAGERDIR/m/fill; echo 'bogus m 0' >$PAGERDIR/m/fill", Env);
 		Assert.Equal(0, r.Code);
-		Cmd.WaitFor(() => Stat("m", "errors") == 2, "two errors recorded");
+		Cmd.WaitFor(() => d.Stat("m", "errors") == 2, "two errors recorded");
 		var lines = Ok("err", "m").Split('\n', StringSplitOptions.RemoveEmptyEntries);
 		Assert.Equal(2, lines.Length);
 		const string t = @"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ";
@@ -301,9 +304,12 @@ public class MapctlTests : Live
 	public void CatStopsWhenItsReaderGoes()
 	{
 		Ok("new", "big", "64m", "source=zero");
-		var r = Cmd.Sh("mapctl cat big | head -c 10 >/dev/null", Env);
+		var rc = Path.Combine(tmp, "rc");
+		var r = Cmd.Sh($"{{ mapctl cat big; echo $? >{rc}; }} | head -c 10 >/dev/null", Env);
 		Assert.Equal(0, r.Code);
-		Assert.InRange(Stat("big", "resident"), 1, 3 * 256);
+		Assert.Equal("", r.Err);
+		Assert.Equal("0\n", File.ReadAllText(rc));
+		Assert.InRange(d.Stat("big", "resident"), 1, 3 * 256);
 	}
 
 	/// A bad command line should get one line in the form of the others,

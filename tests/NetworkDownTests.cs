@@ -9,37 +9,29 @@ namespace Pager.Tests;
 /// mapped from a file served over 9P, and the network goes down before
 /// the page is written back. The error reaches the program on its
 /// control connection, the pages stay dirty, and nothing is lost.
-public sealed class NetworkDownTests : IDisposable
+public sealed class NetworkDownTests : PagerdTest
 {
 	const long Size = 8 << 20;
-	readonly string export = Directory.CreateTempSubdirectory("ninep-export").FullName;
+	readonly string export;
 	readonly string file;
-	readonly byte[] want = new byte[Size];
+	readonly byte[] want;
 	readonly Diod diod;
-	readonly Pagerd d = new();
 	Process? pager;
 
 	public NetworkDownTests()
 	{
-		new Random(42).NextBytes(want);
-		file = Path.Combine(export, "disk.img");
-		File.WriteAllBytes(file, want);
-		diod = Diod.Start(export);
+		export = TempDir();
+		file = RandomFile(Size, 42, Path.Combine(export, "disk.img"));
+		want = File.ReadAllBytes(file);
+		diod = Keep(Diod.Start(export));
 		d.Ctl($"new net {Size}");
 		StartPager();
-	}
-
-	public void Dispose()
-	{
-		StopPager();
-		d.Dispose();
-		diod.Dispose();
-		Directory.Delete(export, true);
 	}
 
 	void StartPager()
 	{
 		pager = Cmd.Start("pagefill", ["-m", "net", "-A", export, diod.Source("disk.img")], d.Env);
+		Track(pager);
 		pager.StandardInput.Close();
 		Cmd.WaitFor(() => d.Get("net", "pager") == "yes", "pagefill to attach");
 	}
@@ -48,9 +40,7 @@ public sealed class NetworkDownTests : IDisposable
 	{
 		if (pager is null)
 			return;
-		pager.Kill(true);
-		pager.WaitForExit(10_000);
-		pager.Dispose();
+		Stop(pager);
 		pager = null;
 		Cmd.WaitFor(() => d.Get("net", "pager") == "no", "pagerd to see pagefill go");
 	}

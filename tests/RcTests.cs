@@ -4,21 +4,22 @@ using Xunit;
 namespace Pager.Tests;
 
 /// The pagers of rc/, run as a user runs them, against a real pagerd.
-public class RcTests : Live
+public class RcTests : PagerdTest
 {
 	/// A map over a file whose name has a blank, served by the script from
 	/// another directory by a relative name.
 	[Fact]
 	public void AwkpagerServesAFile()
 	{
-		var (f, bytes) = RandomFile("random bytes", 1_500_123);
+		var f = RandomFile(1_500_123, name: "random bytes");
+		var bytes = File.ReadAllBytes(f);
 		New("awk", bytes.Length);
 		Bg("/bin/sh", "-c", $"cd {Path.GetDirectoryName(f)} && exec {Rc("awkpager")} awk 'random bytes'");
 		WaitPager("awk");
 		Assert.Equal(bytes, Cat("awk"));
-		Assert.Equal(Pages(bytes.Length), Stat("awk", "resident"));
-		Assert.Equal(Pages(bytes.Length), Stat("awk", "requests"));
-		Assert.Equal("0", StatText("awk", "errors"));
+		Assert.Equal(Pages(bytes.Length), d.Stat("awk", "resident"));
+		Assert.Equal(Pages(bytes.Length), d.Stat("awk", "requests"));
+		Assert.Equal("0", d.Get("awk", "errors"));
 	}
 
 	[Fact]
@@ -69,13 +70,14 @@ public class RcTests : Live
 	[Fact]
 	public void StrideServesAMap()
 	{
-		var (f, bytes) = RandomFile("img", 2_000_001);
+		var f = RandomFile(2_000_001, name: "img");
+		var bytes = File.ReadAllBytes(f);
 		New("seq", bytes.Length);
 		var t = Path.Combine(TempDir(), "trace");
 		Bg("/bin/sh", "-c", $"faultcat seq | {Rc("stride")} -k 16 | faultcat -w {t} | pagefill file:{f} >$PAGERDIR/seq/fill");
 		WaitPager("seq");
 		Assert.Equal(bytes, Cat("seq"));
-		Assert.Equal("0", StatText("seq", "errors"));
+		Assert.Equal("0", d.Get("seq", "errors"));
 		var added = File.ReadAllLines(t).Where(l => !l.Contains(" tid=")).ToList();
 		Assert.InRange(added.Count, Pages(bytes.Length) / 2, Pages(bytes.Length));
 		Assert.All(added, l => Assert.Matches($@"^read seq \d+ 4096 size={bytes.Length}$", l));
@@ -87,18 +89,19 @@ public class RcTests : Live
 	[Fact]
 	public void StrideFollowsAStride()
 	{
-		var (f, bytes) = RandomFile("img", 200_003);
+		var f = RandomFile(200_003, name: "img");
+		var bytes = File.ReadAllBytes(f);
 		New("str", bytes.Length);
 		Bg("/bin/sh", "-c", $"faultcat str | {Rc("stride")} -k 4 | pagefill file:{f} >$PAGERDIR/str/fill");
 		WaitPager("str");
 		foreach (var p in new[] { 0, 5, 10 })
 			Assert.Equal(bytes[(p * 4096)..(p * 4096 + 1)], Cat("str", (p * 4096).ToString(), "1"));
-		Cmd.WaitFor(() => Stat("str", "resident") == 7, "seven pages resident");
-		Assert.Equal(3, Stat("str", "faults"));
+		Cmd.WaitFor(() => d.Stat("str", "resident") == 7, "seven pages resident");
+		Assert.Equal(3, d.Stat("str", "faults"));
 		foreach (var p in new[] { 15, 20, 25, 30 })
 			Assert.Equal(bytes[(p * 4096)..(p * 4096 + 4096)], Cat("str", (p * 4096).ToString(), "4096"));
-		Assert.Equal(3, Stat("str", "faults"));
-		Assert.Equal(7, Stat("str", "resident"));
+		Assert.Equal(3, d.Stat("str", "faults"));
+		Assert.Equal(7, d.Stat("str", "resident"));
 	}
 
 	static readonly Regex SummaryLine = new(@"^(\S+) +(\d+) pages +(\d+) requests$");
@@ -120,7 +123,8 @@ public class RcTests : Live
 	[Fact]
 	public void TraceSummarisesRegions()
 	{
-		var (f, bytes) = RandomFile("img", (3 << 20) + 1234);
+		var f = RandomFile((3 << 20) + 1234, name: "img");
+		var bytes = File.ReadAllBytes(f);
 		New("tr", bytes.Length);
 		var t = Path.Combine(TempDir(), "trace");
 		// A byte of region 0, and 100000 bytes from 2.5m: pages 640 to 664, in region 2.
@@ -130,7 +134,7 @@ public class RcTests : Live
 		var reads = File.ReadAllLines(t);
 		Assert.Equal(26, reads.Length);
 		Assert.All(reads, l => Assert.Matches($@"^read tr \d+ 4096 tid=\d+ size={bytes.Length}$", l));
-		Cmd.WaitFor(() => StatText("tr", "pager") == "no", "trace to stop its pager");
+		Cmd.WaitFor(() => d.Get("tr", "pager") == "no", "trace to stop its pager");
 
 		// All of it, by regions of 1m: what is left of each.
 		r = Cmd.Run(Rc("trace"), ["tr", f, "mapctl", "cat", "tr"], null, Env);
@@ -140,8 +144,8 @@ public class RcTests : Live
 			Summary(r.Err));
 
 		// Regions of 512k; the command's failure is the script's.
-		Cmd.WaitFor(() => StatText("tr", "pager") == "no", "trace to stop its pager");
-		P.Ctl("rm tr");
+		Cmd.WaitFor(() => d.Get("tr", "pager") == "no", "trace to stop its pager");
+		d.Ctl("rm tr");
 		New("tr", bytes.Length);
 		r = Cmd.Run(Rc("trace"), ["-r", "512k", "tr", f, "rc", "-c", "mapctl cat tr 600000 1 >/dev/null; exit oops"], null, Env);
 		Assert.Equal(1, r.Code);
@@ -168,14 +172,15 @@ public class RcTests : Live
 	[Fact]
 	public void ReplayPrefetchesTheTrace()
 	{
-		var (f, bytes) = RandomFile("img", (3 << 20) + 1234);
+		var f = RandomFile((3 << 20) + 1234, name: "img");
+		var bytes = File.ReadAllBytes(f);
 		long pages = Pages(bytes.Length);
 		var dir = TempDir();
 		var t = Path.Combine(dir, "trace");
 		New("rec", bytes.Length);
 		var r = Cmd.Run(Rc("trace"), ["-w", t, "rec", f, "rc", "-c", "mapctl cat rec 1m 1m >/dev/null"], null, Env);
 		Assert.True(r.Code == 0, r.Err);
-		Assert.Equal(256, Stat("rec", "faults"));
+		Assert.Equal(256, d.Stat("rec", "faults"));
 
 		New("play", bytes.Length);
 		var before = Path.Combine(dir, "before");
@@ -188,10 +193,10 @@ public class RcTests : Live
 		Assert.Equal("0", stat["faults"]);
 		Assert.Equal("yes", stat["pager"]);
 		Assert.Equal(bytes, File.ReadAllBytes(out_));
-		Assert.InRange(Stat("play", "faults"), pages - 256 - 8, pages - 256);
-		Assert.Equal(pages, Stat("play", "resident"));
-		Assert.Equal("0", StatText("play", "errors"));
-		Cmd.WaitFor(() => StatText("play", "pager") == "no", "replay to stop its pager");
+		Assert.InRange(d.Stat("play", "faults"), pages - 256 - 8, pages - 256);
+		Assert.Equal(pages, d.Stat("play", "resident"));
+		Assert.Equal("0", d.Get("play", "errors"));
+		Cmd.WaitFor(() => d.Get("play", "pager") == "no", "replay to stop its pager");
 	}
 
 	[Fact]

@@ -8,7 +8,7 @@ namespace Pager.Tests;
 /// pages itself, in its own order, and counts the requests.
 public sealed class ReadAheadTests : PagerdTest
 {
-	const int Pages = 256, Window = 16;
+	const int MapPages = 256, Window = 16;
 
 	/// Touches one byte of each page, in the order given.
 	static void Touch(Mapping m, IEnumerable<int> pages)
@@ -20,7 +20,7 @@ public sealed class ReadAheadTests : PagerdTest
 
 	List<(long Off, long Len)> Scan(IEnumerable<int> order)
 	{
-		d.Ctl($"new m {Pages * 4096} readahead={Window * 4}k");
+		d.Ctl($"new m {MapPages * 4096} readahead={Window * 4}k");
 		using var p = new FifoPager(d, "m", r => [FifoPager.Line($"zero m {r.Off} {r.Len}")]);
 		using var m = d.Attach("m");
 		Touch(m, order);
@@ -35,25 +35,25 @@ public sealed class ReadAheadTests : PagerdTest
 	}
 
 	[Fact]
-	public void Forward() => OneRequestAWindow(Scan(Enumerable.Range(0, Pages)), Pages / Window);
+	public void Forward() => OneRequestAWindow(Scan(Enumerable.Range(0, MapPages)), MapPages / Window);
 
 	[Fact]
-	public void Backward() => OneRequestAWindow(Scan(Enumerable.Range(0, Pages).Reverse()), Pages / Window);
+	public void Backward() => OneRequestAWindow(Scan(Enumerable.Range(0, MapPages).Reverse()), MapPages / Window);
 
 	[Fact]
 	public void StrideOfEightBothWays()
 	{
-		var up = Enumerable.Range(0, Pages / 8).Select(i => i * 8);
-		OneRequestAWindow(Scan(up.Concat(up.Reverse().Select(p => p + 7))), Pages / Window);
+		var up = Enumerable.Range(0, MapPages / 8).Select(i => i * 8);
+		OneRequestAWindow(Scan(up.Concat(up.Reverse().Select(p => p + 7))), MapPages / Window);
 	}
 
 	/// In any order, each window is asked for once.
 	[Fact]
 	public void Shuffled()
 	{
-		var order = Enumerable.Range(0, Pages).ToArray();
+		var order = Enumerable.Range(0, MapPages).ToArray();
 		new Random(3).Shuffle(order);
-		OneRequestAWindow(Scan(order), Pages / Window);
+		OneRequestAWindow(Scan(order), MapPages / Window);
 	}
 
 	/// A window is cut to the pages nobody has: after a pager supplied
@@ -61,7 +61,7 @@ public sealed class ReadAheadTests : PagerdTest
 	[Fact]
 	public void WindowsSkipPagesAlreadyThere()
 	{
-		d.Ctl($"new m {Pages * 4096} readahead=64k");
+		d.Ctl($"new m {MapPages * 4096} readahead=64k");
 		// The first answer brings pages 4 to 7 of the second window as well.
 		using var p = new FifoPager(d, "m", r => r.Off == 0
 			? [FifoPager.Line($"zero m 0 65536"), FifoPager.Line($"zero m {65536 + 4 * 4096} 16384")]

@@ -242,13 +242,6 @@ public sealed class WriteBackTests : PagerdTest
 		Cmd.WaitFor(() => d.Ctl("err m").Any(e => e.Contains(why)), $"'{why}' in the errors");
 		Assert.Equal(0, d.Stat("m", "resident"));
 	}
-}
-
-public sealed class WriteBackBarrierTests : IDisposable
-{
-	readonly Pagerd d = new();
-
-	public void Dispose() => d.Dispose();
 
 	[Fact]
 	public void FailedBarrierMakesAcknowledgedPagesDirtyAgain()

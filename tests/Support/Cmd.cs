@@ -44,8 +44,40 @@ public static class Cmd
 		return dir;
 	}
 
+	static readonly List<Process> started = [];
+
+	static Cmd()
+	{
+		// A test that fails disposes of what it started; these are for the
+		// test host going down (an exception on a thread of its own, the
+		// run's end), so that no pagerd outlives the run.
+		AppDomain.CurrentDomain.ProcessExit += (_, _) => KillStarted();
+		AppDomain.CurrentDomain.UnhandledException += (_, _) => KillStarted();
+	}
+
+	static void KillStarted()
+	{
+		lock (started)
+			foreach (var p in started.Where(p => !Gone(p)))
+				p.Kill(true);
+	}
+
+	/// True when p has exited, or was disposed of by the test that ran it.
+	static bool Gone(Process p)
+	{
+		try
+		{
+			return p.HasExited;
+		}
+		catch (InvalidOperationException)
+		{
+			return true;
+		}
+	}
+
 	/// Starts a command (one of the four by name, or any program) with its
-	/// standard streams redirected.
+	/// standard streams redirected; it is killed if the test host goes
+	/// down before it ends.
 	public static Process Start(string cmd, IEnumerable<string> args, IDictionary<string, string>? env = null)
 	{
 		var path = File.Exists(Bin(cmd)) ? Bin(cmd) : cmd;
@@ -62,7 +94,13 @@ public static class Cmd
 		if (env is not null)
 			foreach (var kv in env)
 				psi.Environment[kv.Key] = kv.Value;
-		return Process.Start(psi) ?? throw new InvalidOperationException("cannot start " + cmd);
+		var p = Process.Start(psi) ?? throw new InvalidOperationException("cannot start " + cmd);
+		lock (started)
+		{
+			started.RemoveAll(Gone);
+			started.Add(p);
+		}
+		return p;
 	}
 
 	public sealed record Result(int Code, byte[] Out, string Err)

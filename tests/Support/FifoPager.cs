@@ -7,7 +7,9 @@ namespace Pager.Tests;
 
 /// A pager played by the test: a thread that reads a map's fault FIFO and
 /// answers through its fill FIFO with whatever answer returns (null: no
-/// reply). The requests it saw are kept, in order.
+/// reply). The requests it saw are kept, in order. What goes wrong on its
+/// thread fails the test when the pager is disposed of, rather than
+/// taking the test host down.
 public sealed unsafe class FifoPager : IDisposable
 {
 	public readonly ConcurrentQueue<Msg> Seen = new();
@@ -16,6 +18,7 @@ public sealed unsafe class FifoPager : IDisposable
 	readonly int faultFd;
 	readonly FileStream fill;
 	volatile bool stop;
+	Exception? failure;
 
 	public FifoPager(Pagerd d, string map, Func<Msg, IEnumerable<byte[]>?> answer)
 	{
@@ -32,6 +35,18 @@ public sealed unsafe class FifoPager : IDisposable
 	public int Count => Seen.Count;
 
 	void Run()
+	{
+		try
+		{
+			Serve();
+		}
+		catch (Exception e)
+		{
+			failure = e;
+		}
+	}
+
+	void Serve()
 	{
 		var dec = new Decoder();
 		var buf = new byte[64 << 10];
@@ -62,8 +77,12 @@ public sealed unsafe class FifoPager : IDisposable
 	public void Dispose()
 	{
 		stop = true;
-		thread.Join(5000);
+		bool ended = thread.Join(Cmd.Timeout);
 		Posix.Close(faultFd);
 		fill.Dispose();
+		if (failure is not null)
+			throw new InvalidOperationException("the test's pager failed: " + failure.Message, failure);
+		if (!ended)
+			throw new TimeoutException("the test's pager did not stop");
 	}
 }

@@ -69,13 +69,8 @@ public sealed class Pagerd : IDisposable
 	}
 
 	/// One field of the map's status.
-	public string Get(string map, string key)
-	{
-		foreach (var l in Ctl($"stat {map}"))
-			if (l.StartsWith(key + " "))
-				return l[(key.Length + 1)..];
-		throw new KeyNotFoundException($"no {key} in stat {map}");
-	}
+	public string Get(string map, string key) =>
+		Status.Parse(Ctl($"stat {map}")).TryGetValue(key, out var v) ? v : throw new KeyNotFoundException($"no {key} in stat {map}");
 
 	/// One counter of the map's status.
 	public long Stat(string map, string key) => long.Parse(Get(map, key));

@@ -4,7 +4,8 @@ using Xunit;
 
 namespace Pager.Tests;
 
-public class PagefillPattern
+/// The pattern source's bytes.
+public sealed class PatternTests
 {
 	[Fact]
 	public void FillAgreesWithItselfAtAnyOffset()
