@@ -38,9 +38,10 @@ public class MapctlTests : PagerdTest
 		Assert.Equal("", Ok("new", "m", "10000", "source=zero", "readahead=8k", "timeout=1500ms", "policy=zero"));
 		Assert.Equal("", Ok("new", "a.b-c_1", "0x3000", "mode=ro", "pagesize=8k"));
 		Assert.Equal("a.b-c_1 12288 0 0 no 0 0\nm 10000 0 0 no 0 0\n", Ok("ls"));
-		var stat = Ok("stat", "m").TrimEnd('\n').Split('\n').Select(l => l.Split(' ', 2)).ToList();
-		Assert.Equal(StatKeys, stat.Select(f => f[0]).Where(StatKeys.Contains));
-		var kv = stat.ToDictionary(f => f[0], f => f[1]);
+		var text = Ok("stat", "m");
+		var keys = text.TrimEnd('\n').Split('\n').Select(l => l[..l.IndexOf(' ')]);
+		Assert.Equal(StatKeys, keys.Where(StatKeys.Contains));
+		var kv = Protocol.Status.Parse(text);
 		Assert.Equal("m", kv["name"]);
 		Assert.Equal("10000", kv["size"]);
 		Assert.Equal("4k", kv["pagesize"]);

@@ -188,7 +188,7 @@ public class RcTests : PagerdTest
 		r = Cmd.Run(Rc("replay"), ["play", f, t, "rc", "-c", $"mapctl stat play >{before}; mapctl cat play >{out_}"], null, Env);
 		Assert.True(r.Code == 0, r.Err);
 		Assert.Equal("", r.Err);
-		var stat = File.ReadAllLines(before).Select(l => l.Split(' ', 2)).ToDictionary(x => x[0], x => x[1]);
+		var stat = Protocol.Status.Parse(File.ReadAllText(before));
 		Assert.Equal("256", stat["resident"]);
 		Assert.Equal("0", stat["faults"]);
 		Assert.Equal("yes", stat["pager"]);

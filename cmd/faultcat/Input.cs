@@ -7,14 +7,14 @@ static class Input
 {
 	/// The descriptor faultcat reads: the map's fault FIFO, a trace, or
 	/// standard input. Opening a FIFO waits for pagerd to open its end.
-	public static (int Fd, string What) Open(Args a)
+	public static (int Fd, string What) Open(FaultcatArgs a)
 	{
 		if (a.Trace is not null)
 			return (Posix.Open(a.Trace, Posix.O_RDONLY), a.Trace);
 		if (a.Map is null)
 			return (0, "standard input");
 		if (!Names.IsMap(a.Map))
-			Args.Exit($"bad map name '{a.Map}'");
+			FaultcatArgs.Exit($"bad map name '{a.Map}'");
 		var path = Dir.Fault(Dir.Root(), a.Map);
 		return (Posix.Open(path, Posix.O_RDONLY), path);
 	}

@@ -5,7 +5,7 @@ using Pager.Cmd;
 using Pager.Kernel;
 using Pager.Protocol;
 
-var a = Args.Parse(args);
+var a = FaultcatArgs.Parse(args);
 Filter filter;
 try
 {
@@ -13,7 +13,7 @@ try
 }
 catch (ArgumentException e)
 {
-	Args.Exit(e.Message);
+	FaultcatArgs.Exit(e.Message);
 	return 1;
 }
 var tally = new Tally();

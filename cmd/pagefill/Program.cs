@@ -11,7 +11,7 @@ static class Program
 {
 	static int Main(string[] args)
 	{
-		var a = Args.Parse(args);
+		var a = PagefillArgs.Parse(args);
 		var log = new Log(a.Verbose);
 		Source src;
 		try
@@ -20,7 +20,7 @@ static class Program
 		}
 		catch (ArgumentException e)
 		{
-			Args.Exit(e.Message);
+			PagefillArgs.Exit(e.Message);
 			return 1;
 		}
 		using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c =>

@@ -7,7 +7,7 @@ namespace Pager.Pagefill;
 /// Answers read, write and sync requests from a source. With more than
 /// one request in flight, requests are served on worker threads and their
 /// replies may go out in any order, within what Order keeps.
-sealed class Responder(Source src, Replies replies, Args a, Log log)
+sealed class Responder(Source src, Replies replies, PagefillArgs a, Log log)
 {
 	readonly Order order = new();
 

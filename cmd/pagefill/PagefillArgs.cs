@@ -4,7 +4,7 @@ using Pager.Protocol;
 namespace Pager.Pagefill;
 
 /// pagefill's command line; the usage text is the manual's SYNOPSIS.
-sealed class Args
+sealed class PagefillArgs
 {
 	public const string Usage = "usage: pagefill [ -iv ] [ -A aname ] [ -a bytes ] [ -m map ] [ -n requests ] [ -o offset ] source";
 	static Flags? flags;
@@ -27,7 +27,7 @@ sealed class Args
 	public string? Aname;
 
 	/// Parses args, or prints usage and exits.
-	public static Args Parse(string[] args)
+	public static PagefillArgs Parse(string[] args)
 	{
 		var f = flags = new Flags("pagefill", Usage, Help);
 		var i = f.Bool("-i");
@@ -39,7 +39,7 @@ sealed class Args
 		var o = f.Value("-o");
 		var src = f.Operand("source");
 		var p = f.Parse(args);
-		var r = new Args
+		var r = new PagefillArgs
 		{
 			Inline = p.GetValue(i),
 			Verbose = p.GetValue(v),

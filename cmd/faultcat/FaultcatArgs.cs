@@ -3,7 +3,7 @@ using Pager.Cmd;
 namespace Pager.Faultcat;
 
 /// faultcat's command line; the usage text is the manual's SYNOPSIS.
-sealed class Args
+sealed class FaultcatArgs
 {
 	public const string Usage = "usage: faultcat [ -sx ] [ -o range ] [ -r trace ] [ -t verbs ] [ -w trace ] [ map | - ]";
 	static Flags? flags;
@@ -20,7 +20,7 @@ sealed class Args
 	public string? Range, Trace, Verbs, Tee, Map;
 
 	/// Parses args, or prints usage and exits.
-	public static Args Parse(string[] args)
+	public static FaultcatArgs Parse(string[] args)
 	{
 		var f = flags = new Flags("faultcat", Usage, Help);
 		var s = f.Bool("-s");
@@ -31,7 +31,7 @@ sealed class Args
 		var w = f.Value("-w");
 		var map = f.Operand("map");
 		var p = f.Parse(args);
-		var a = new Args
+		var a = new FaultcatArgs
 		{
 			Summary = p.GetValue(s),
 			Readable = p.GetValue(x),
