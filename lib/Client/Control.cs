@@ -57,7 +57,8 @@ public sealed class Control : IDisposable
 			}
 			catch (SysException e)
 			{
-				throw new PagerException($"pagerd: {e.Message}");
+				// pagerd may have said why before it closed (a refused peer).
+				throw new PagerException(Said(request) ?? $"pagerd: {e.Message}");
 			}
 			int n;
 			try
@@ -79,6 +80,23 @@ public sealed class Control : IDisposable
 				gotFd = f;
 			return body;
 		}
+	}
+
+	/// The err pagerd sent before closing the connection, if it did.
+	string? Said(string request)
+	{
+		try
+		{
+			Wire.Head(Take(request, ReplyTimeout));
+		}
+		catch (PagerdError e)
+		{
+			return e.Message;
+		}
+		catch (Exception e) when (e is PagerException or ProtocolException)
+		{
+		}
+		return null;
 	}
 
 	string Take(string request, TimeSpan timeout)

@@ -20,7 +20,7 @@ public sealed class FifoIn : IDisposable
 		this.path = path;
 		this.onData = onData;
 		this.onHangup = onHangup;
-		Posix.Mkfifo(path, 0x1b0); // 0660
+		Posix.Mkfifo(path, 0x180); // 0600: the owner's alone
 		Open();
 	}
 

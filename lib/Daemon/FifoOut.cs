@@ -23,7 +23,7 @@ public sealed class FifoOut : IDisposable
 		this.loop = loop;
 		this.path = path;
 		this.onGone = onGone;
-		Posix.Mkfifo(path, 0x1b0);
+		Posix.Mkfifo(path, 0x180);
 	}
 
 	public bool Open => fd >= 0;

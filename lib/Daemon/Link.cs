@@ -25,7 +25,7 @@ sealed class Link : IDisposable
 		ctl = new FifoIn(loop, Path.Combine(dir, "ctl"),
 			b => ctlLines.Feed(b, l => onCtl(map, l), map.BadInput), () => ctlLines.End(l => onCtl(map, l)));
 		status = Path.Combine(dir, "status");
-		Posix.Mkfifo(status, 0x1a4);
+		Posix.Mkfifo(status, 0x180);
 	}
 
 	public bool Attached => fault.Open;

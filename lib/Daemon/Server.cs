@@ -33,11 +33,20 @@ public sealed class Server : IDisposable
 			() => ctlLines.End(l => FifoLine(null, l)));
 	}
 
-	/// Makes the namespace directory, refusing one another pagerd serves.
+	/// Makes the namespace directory, refusing one another pagerd serves
+	/// and one that other users could reach into: a symbolic link, or a
+	/// directory of another owner or open to others.
 	static void Claim(string root)
 	{
 		Posix.Mkdir(root, 0x1c0);
-		Posix.Chmod(root, 0x1c0);
+		var st = Posix.Lstat(root);
+		uint me = Posix.Geteuid();
+		if (st.IsLink || !st.IsDir)
+			throw new CtlException($"the namespace is {(st.IsLink ? "a symbolic link" : "not a directory")}: refusing it");
+		if (st.Uid != me)
+			throw new CtlException($"the namespace belongs to uid {st.Uid}, not to uid {me}: refusing it");
+		if ((st.Mode & 0x3f) != 0)
+			throw new CtlException($"the namespace has mode {Convert.ToString(st.Mode, 8)}, which lets other users in: refusing it (chmod 700 it)");
 		try
 		{
 			Posix.Close(UnixSocket.Connect(Dir.Socket(root)));
@@ -88,11 +97,34 @@ public sealed class Server : IDisposable
 			}
 			if (fd < 0)
 				return;
+			if (!Admit(fd))
+				continue;
 			Posix.SetNonblock(fd, true);
 			var p = new Peer(fd, SocketLine, Closed);
 			peers.Add(p);
 			loop.Add(fd, Epoll.In, p.Ready);
 		}
+	}
+
+	/// Whether the process that connected is pagerd's own user's; one of
+	/// another user is told why and dropped.
+	bool Admit(int fd)
+	{
+		var (pid, uid) = UnixSocket.Peer(fd);
+		uint me = Posix.Geteuid();
+		if (uid == me)
+			return true;
+		var why = $"refused: uid {uid} (pid {pid}) is not uid {me}, whose pagerd this is";
+		log("socket: " + why);
+		try
+		{
+			UnixSocket.Send(fd, System.Text.Encoding.UTF8.GetBytes(Wire.Err(why)));
+		}
+		catch (SysException)
+		{
+		}
+		Posix.Close(fd);
+		return false;
 	}
 
 	/// A line on the socket: answered with its reply, or with err.

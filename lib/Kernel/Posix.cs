@@ -126,10 +126,19 @@ public static unsafe class Posix
 		Sys.Check(LibC.fcntl(fd, LibC.F_SETFL, fl), "fcntl F_SETFL");
 	}
 
+	/// mkfifo(2); a FIFO already there that is this user's is kept, with
+	/// mode (one left by a pagerd that died, which a pager may hold open).
 	public static void Mkfifo(string path, int mode)
 	{
 		fixed (byte* p = Z(path))
-			Sys.Check(LibC.mkfifo(p, (mode_t)(uint)mode), "mkfifo", path);
+			if (LibC.mkfifo(p, (mode_t)(uint)mode) == 0)
+				return;
+		if (Sys.Errno != Errno.EEXIST)
+			throw new SysException("mkfifo", Sys.Errno, path);
+		var st = Lstat(path);
+		if (!st.IsFifo || st.Uid != Geteuid())
+			throw new SysException("mkfifo", Errno.EEXIST, $"{path} (there already, and not a FIFO of this user's)");
+		Chmod(path, mode);
 	}
 
 	public static void Mkdir(string path, int mode)
@@ -203,6 +212,19 @@ public static unsafe class Posix
 		Sys.Check(LibC.fstat(fd, &st), "fstat", what);
 		size = (long)st.st_size;
 		return ((uint)st.st_mode & (uint)LibC.S_IFMT) == (uint)LibC.S_IFREG;
+	}
+
+	/// What lstat(2) says of a path, the link itself if it is one.
+	public readonly record struct FileInfo(uint Uid, uint Mode, bool IsDir, bool IsLink, bool IsFifo);
+
+	/// lstat(2) of path.
+	public static FileInfo Lstat(string path)
+	{
+		stat st;
+		fixed (byte* p = Z(path))
+			Sys.Check(LibC.lstat(p, &st), "lstat", path);
+		uint kind = (uint)st.st_mode & (uint)LibC.S_IFMT;
+		return new((uint)st.st_uid, (uint)st.st_mode & 0xfff, kind == (uint)LibC.S_IFDIR, kind == (uint)LibC.S_IFLNK, kind == (uint)LibC.S_IFIFO);
 	}
 
 	public static uint Getuid() => LibC.getuid();

@@ -25,6 +25,7 @@ public static unsafe class UnixSocket
 		var a = Address(path);
 		Posix.Unlink(path);
 		Sys.Check(LibC.bind(fd, (sockaddr*)&a, (uint)sizeof(sockaddr_un)), "bind", path);
+		Posix.Chmod(path, 0x180); // 0600: connecting needs write permission
 		Sys.Check(LibC.listen(fd, 64), "listen", path);
 		return fd;
 	}
@@ -120,6 +121,16 @@ public static unsafe class UnixSocket
 				}
 				return (int)n;
 			}
+	}
+
+	/// The process at the other end of a connection, as it was when it
+	/// connected (SO_PEERCRED).
+	public static (int Pid, uint Uid) Peer(int fd)
+	{
+		ucred c;
+		var len = (socklen_t)(uint)sizeof(ucred);
+		Sys.Check(LibC.getsockopt(fd, LibC.SOL_SOCKET, LibC.SO_PEERCRED, &c, &len), "getsockopt SO_PEERCRED");
+		return ((int)c.pid, (uint)c.uid);
 	}
 
 	/// Ends both directions of a connection: a thread blocked reading it

@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using Xunit;
+
+namespace Pager.Tests;
+
+/// Users kept apart: a namespace others could reach into is refused, the
+/// socket is its owner's alone, and a peer of another user is told no.
+/// pagerd also runs as an ordinary user (nobody, through setpriv).
+public sealed class NamespaceTests : IDisposable
+{
+	const int Nobody = 65534;
+	readonly string tmp = Directory.CreateTempSubdirectory("pager-ns").FullName;
+	readonly List<Process> procs = [];
+
+	public NamespaceTests() => Chmod(tmp, "755"); // nobody may enter
+
+	public void Dispose()
+	{
+		foreach (var p in procs)
+		{
+			if (!p.HasExited)
+				p.Kill(true);
+			p.WaitForExit(10_000);
+			p.Dispose();
+		}
+		Directory.Delete(tmp, true);
+	}
+
+	/// pagerd on root, which it must refuse: its one line of complaint.
+	static string Refused(string root)
+	{
+		var r = Cmd.Run("pagerd", ["-f", "-d", root], null, null, TimeSpan.FromSeconds(30));
+		Assert.Equal(1, r.Code);
+		return r.Err.Trim();
+	}
+
+	[Fact]
+	public void DirectoryOfAnotherUserIsRefused()
+	{
+		var root = Directory.CreateDirectory(Path.Combine(tmp, "theirs")).FullName;
+		Chmod(root, "700");
+		Chown(root, Nobody);
+		Assert.Equal($"pagerd: {root}: the namespace belongs to uid {Nobody}, not to uid {Me}: refusing it", Refused(root));
+		Assert.Empty(Directory.GetFileSystemEntries(root));
+	}
+
+	[Fact]
+	public void DirectoryOpenToOthersIsRefused()
+	{
+		var root = Directory.CreateDirectory(Path.Combine(tmp, "open")).FullName;
+		Chmod(root, "755");
+		Assert.Equal($"pagerd: {root}: the namespace has mode 755, which lets other users in: refusing it (chmod 700 it)", Refused(root));
+	}
+
+	[Fact]
+	public void SymbolicLinkIsRefused()
+	{
+		var target = Directory.CreateDirectory(Path.Combine(tmp, "target")).FullName;
+		Chmod(target, "700");
+		var root = Path.Combine(tmp, "link");
+		File.CreateSymbolicLink(root, target);
+		Assert.Equal($"pagerd: {root}: the namespace is a symbolic link: refusing it", Refused(root));
+		Assert.Empty(Directory.GetFileSystemEntries(target));
+	}
+
+	[Fact]
+	public void SocketAndFifosAreTheOwnersAlone()
+	{
+		using var d = new Pagerd(Path.Combine(tmp, "mine"));
+		d.Ctl("new m 64k source=zero");
+		Assert.Equal(0x180u, Mode(Path.Combine(d.Root, "sock")));
+		Assert.Equal(0x1c0u, Mode(d.Root));
+		foreach (var f in Directory.GetFiles(Path.Combine(d.Root, "m")).Append(Path.Combine(d.Root, "ctl")))
+			Assert.True((Mode(f) & 0x7) == 0, $"{f} is open to others");
+	}
+
+	/// A pagerd killed outright leaves its namespace behind; the next one
+	/// takes it over, and a map of the same name is made again.
+	[Fact]
+	public void NamespaceOfADeadPagerdIsTakenOver()
+	{
+		using var d = new Pagerd(Path.Combine(tmp, "crashed"));
+		var (src, want) = Source(64 << 10);
+		d.Ctl($"new m 64k source=file:{src}");
+		d.Kill();
+		Assert.True(File.Exists(Path.Combine(d.Root, "m", "fault")));
+		d.Restart();
+		d.Ctl($"new m 64k source=file:{src}");
+		Assert.Equal(want, Cmd.Run("mapctl", "-d", d.Root, "cat", "m").Out);
+	}
+
+	/// pagerd as nobody serves nobody's clients byte-exact, and refuses
+	/// root's, saying whose pagerd it is.
+	[Fact]
+	public void OrdinaryUsersPagerdServesOnlyThatUser()
+	{
+		var home = Directory.CreateDirectory(Path.Combine(tmp, "nobody")).FullName;
+		Chown(home, Nobody);
+		var root = Path.Combine(home, "ns");
+		var env = new Dictionary<string, string> { ["PAGERDIR"] = root, ["HOME"] = home };
+		var p = Cmd.Start("setpriv", [.. AsNobody, Cmd.Bin("pagerd"), "-f"], env);
+		procs.Add(p);
+		p.StandardInput.Close();
+		Cmd.WaitFor(() => File.Exists(Path.Combine(root, "sock")) || p.HasExited, "pagerd to serve as nobody");
+		Assert.False(p.HasExited, "pagerd exited: " + (p.HasExited ? p.StandardError.ReadToEnd() : ""));
+		Assert.Equal((uint)Nobody, Kernel.Posix.Lstat(root).Uid);
+
+		var (src, want) = Source(64 << 10);
+		var r = Cmd.Run("setpriv", [.. AsNobody, "sh", "-c", $"mapctl new m 64k source=file:{src} && mapctl cat m"], null, env);
+		Assert.True(r.Code == 0, r.Err);
+		Assert.Equal(want, r.Out);
+
+		r = Cmd.Run("mapctl", ["-d", root, "ls"]);
+		Assert.Equal(1, r.Code);
+		Assert.Matches($@"^mapctl: .*refused: uid 0 \(pid \d+\) is not uid {Nobody}, whose pagerd this is\n$", r.Err);
+	}
+
+	/// A file of random bytes anyone may read.
+	(string Path, byte[] Bytes) Source(int size)
+	{
+		var b = new byte[size];
+		new Random(size).NextBytes(b);
+		var path = System.IO.Path.Combine(tmp, $"src-{size}");
+		File.WriteAllBytes(path, b);
+		Chmod(path, "644");
+		return (path, b);
+	}
+
+	static string[] AsNobody => ["--reuid", $"{Nobody}", "--regid", $"{Nobody}", "--clear-groups"];
+
+	static uint Me => Kernel.Posix.Geteuid();
+
+	static uint Mode(string path) => Kernel.Posix.Lstat(path).Mode;
+
+	static void Chmod(string path, string mode) => Assert.Equal(0, Cmd.Run("chmod", mode, path).Code);
+
+	static void Chown(string path, int uid) => Assert.Equal(0, Cmd.Run("chown", $"{uid}", path).Code);
+}
