@@ -5,20 +5,44 @@ using Pager.Protocol;
 namespace Pager.Daemon;
 
 /// pagerd's end of one connection on its socket: a client that attached
-/// maps, or mapctl. Requests are lines; replies and notes are formatted
-/// by Wire.
-public sealed class Peer(int fd, Action<Peer, string> onLine, Action<Peer> onClose)
+/// maps, or mapctl. Requests are lines; the descriptors that come with a
+/// line's first byte are that line's, and closed after it if it did not
+/// take them. Replies and notes, formatted by Wire, are queued and sent
+/// as the peer reads them, never waiting in the loop: a peer that lets
+/// more than MaxQueued pile up is not reading and is dropped; a note
+/// finding more than MaxNotes queued is left out, and counted.
+public sealed class Peer(int fd, Loop loop, Action<Peer, string> onLine, Action<Peer> onClose)
 {
+	const int MaxQueued = 4 << 20, MaxNotes = 256 << 10;
+
 	public readonly int Fd = fd;
 	public readonly List<Attachment> Attached = [];
 	readonly List<int> fds = [];
 	readonly LineBuffer lines = new();
 	readonly byte[] buf = new byte[16 << 10];
+	readonly Queue<Outgoing> queue = new();
+	long queued;
+	bool waitingRoom;
 	public bool Closed { get; private set; }
+	/// Why pagerd dropped the peer, if it did.
+	public string? Dropped { get; private set; }
+	/// Notes left out because the peer was not reading.
+	public long NotesDropped { get; private set; }
+
+	/// Bytes to send, and the descriptor that rides on the first of them
+	/// (the peer's to close once sent).
+	sealed class Outgoing(byte[] bytes, int passFd)
+	{
+		public readonly byte[] Bytes = bytes;
+		public int Sent;
+		public int PassFd = passFd;
+	}
 
 	public void Ready(uint events)
 	{
-		for (;;)
+		if ((events & Epoll.Out) != 0)
+			Flush();
+		while (!Closed)
 		{
 			int n;
 			try
@@ -36,17 +60,27 @@ public sealed class Peer(int fd, Action<Peer, string> onLine, Action<Peer> onClo
 				Close();
 				return;
 			}
-			lines.Feed(buf.AsSpan(0, n), l => onLine(this, l), e =>
+			lines.Feed(buf.AsSpan(0, n), Line, e =>
 			{
 				Fail(e);
 				Close();
 			});
-			if (Closed || n < buf.Length)
+			if (n < buf.Length)
 				return;
 		}
 	}
 
-	/// The descriptor that came with the request being handled.
+	void Line(string l)
+	{
+		if (Closed)
+			return;
+		onLine(this, l);
+		foreach (var f in fds)
+			Posix.Close(f);
+		fds.Clear();
+	}
+
+	/// The descriptor that came with the line being handled.
 	public int TakeFd()
 	{
 		if (fds.Count == 0)
@@ -56,24 +90,73 @@ public sealed class Peer(int fd, Action<Peer, string> onLine, Action<Peer> onClo
 		return fd;
 	}
 
+	/// Answers the line being handled; passFd, if not -1, is the peer's
+	/// from now on.
 	public void Reply(IReadOnlyList<string> body, int passFd = -1) => Send(Wire.Ok(body), passFd);
 
 	public void Fail(string message) => Send(Wire.Err(message));
 
-	public void Note(string text) => Send(Wire.Note(text));
+	public void Note(string text)
+	{
+		if (queued > MaxNotes)
+			NotesDropped++;
+		else
+			Send(Wire.Note(text));
+	}
 
 	void Send(string s, int passFd = -1)
 	{
 		if (Closed)
+		{
+			Posix.Close(passFd);
 			return;
-		try
-		{
-			UnixSocket.Send(Fd, Encoding.UTF8.GetBytes(s), passFd);
 		}
-		catch (SysException)
+		var o = new Outgoing(Encoding.UTF8.GetBytes(s), passFd);
+		queue.Enqueue(o);
+		queued += o.Bytes.Length;
+		if (queued > MaxQueued)
 		{
+			Dropped = $"it left more than {MaxQueued >> 20} MiB of replies unread";
 			Close();
+			return;
 		}
+		if (queue.Count == 1)
+			Flush();
+	}
+
+	/// Sends what the socket takes now; waits for room (EPOLLOUT) for
+	/// the rest.
+	void Flush()
+	{
+		while (!Closed && queue.TryPeek(out var o))
+		{
+			int n;
+			try
+			{
+				n = UnixSocket.TrySend(Fd, o.Bytes.AsSpan(o.Sent), o.PassFd);
+			}
+			catch (SysException)
+			{
+				Close();
+				return;
+			}
+			if (n < 0)
+			{
+				if (!waitingRoom)
+					loop.Modify(Fd, Epoll.In | Epoll.Out);
+				waitingRoom = true;
+				return;
+			}
+			Posix.Close(o.PassFd);
+			o.PassFd = -1;
+			o.Sent += n;
+			queued -= n;
+			if (o.Sent == o.Bytes.Length)
+				queue.Dequeue();
+		}
+		if (waitingRoom && !Closed)
+			loop.Modify(Fd, Epoll.In);
+		waitingRoom = false;
 	}
 
 	public void Close()
@@ -81,9 +164,12 @@ public sealed class Peer(int fd, Action<Peer, string> onLine, Action<Peer> onClo
 		if (Closed)
 			return;
 		Closed = true;
-		foreach (var fd in fds)
-			Posix.Close(fd);
+		foreach (var f in fds)
+			Posix.Close(f);
 		fds.Clear();
+		foreach (var o in queue)
+			Posix.Close(o.PassFd);
+		queue.Clear();
 		onClose(this);
 	}
 }

@@ -100,7 +100,7 @@ public sealed class Server : IDisposable
 			if (!Admit(fd))
 				continue;
 			Posix.SetNonblock(fd, true);
-			var p = new Peer(fd, SocketLine, Closed);
+			var p = new Peer(fd, loop, SocketLine, Closed);
 			peers.Add(p);
 			loop.Add(fd, Epoll.In, p.Ready);
 		}
@@ -130,21 +130,18 @@ public sealed class Server : IDisposable
 	/// A line on the socket: answered with its reply, or with err.
 	void SocketLine(Peer p, string line)
 	{
-		Answer? a = null;
+		Answer? a;
 		try
 		{
 			a = commands.Run(Cmdtab.Parse(line, From.Socket), p);
-			if (a is not null)
-				p.Reply(a.Lines, a.PassFd);
 		}
 		catch (Exception e)
 		{
 			p.Fail(Boundary.Why(e, log));
+			return;
 		}
-		finally
-		{
-			Posix.Close(a?.PassFd ?? -1);
-		}
+		if (a is not null)
+			p.Reply(a.Lines, a.PassFd);
 	}
 
 	/// A line written to a ctl FIFO: there is no one to answer, so
@@ -176,6 +173,8 @@ public sealed class Server : IDisposable
 
 	void Closed(Peer p)
 	{
+		if (p.Dropped is not null)
+			log($"socket: dropped a peer: {p.Dropped}");
 		commands.Detach(p);
 		peers.Remove(p);
 		loop.Remove(p.Fd);

@@ -52,18 +52,36 @@ public static unsafe class UnixSocket
 		return fd;
 	}
 
-	/// Sends all of buf; passFd, if not -1, rides along with the first byte.
+	/// Sends all of buf on a blocking socket; passFd, if not -1, rides
+	/// along with the first byte.
 	public static void Send(int fd, ReadOnlySpan<byte> buf, int passFd = -1)
+	{
+		for (int done = 0; done < buf.Length;)
+		{
+			int n = TrySend(fd, buf[done..], done == 0 ? passFd : -1);
+			if (n < 0)
+			{
+				// A peer that reads nothing for this long is not reading.
+				if (!Posix.Poll(fd, Posix.POLLOUT, 5000))
+					throw new SysException("sendmsg", Errno.EAGAIN, "(the peer is not reading)");
+				continue;
+			}
+			done += n;
+		}
+	}
+
+	/// One sendmsg(2) of as much of buf as the socket takes now, with
+	/// passFd, if not -1, riding on its first byte: bytes sent, or -1 when
+	/// a non-blocking socket is full.
+	public static int TrySend(int fd, ReadOnlySpan<byte> buf, int passFd = -1)
 	{
 		byte* control = stackalloc byte[64];
 		fixed (byte* p = buf)
-		{
-			int done = 0;
-			while (done < buf.Length)
+			for (;;)
 			{
-				var iov = new iovec { iov_base = p + done, iov_len = (size_t)(ulong)(buf.Length - done) };
+				var iov = new iovec { iov_base = p, iov_len = (size_t)(ulong)buf.Length };
 				var msg = new msghdr { msg_iov = &iov, msg_iovlen = 1 };
-				if (passFd >= 0 && done == 0)
+				if (passFd >= 0)
 				{
 					msg.msg_control = control;
 					msg.msg_controllen = (socklen_t)(uint)LibC.CMSG_SPACE(sizeof(int));
@@ -77,16 +95,9 @@ public static unsafe class UnixSocket
 				if (n < 0 && Sys.Errno == Errno.EINTR)
 					continue;
 				if (n < 0 && Sys.Errno == Errno.EAGAIN)
-				{
-					// A peer that reads nothing for this long is not reading.
-					if (!Posix.Poll(fd, Posix.POLLOUT, 5000))
-						throw new SysException("sendmsg", Errno.EAGAIN, "(the peer is not reading)");
-					continue;
-				}
-				Sys.Check(n, "sendmsg");
-				done += (int)n;
+					return -1;
+				return (int)Sys.Check(n, "sendmsg");
 			}
-		}
 	}
 
 	/// Receives into buf; descriptors that came with the bytes are added to

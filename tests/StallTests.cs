@@ -1,0 +1,88 @@
+using System.Net.Sockets;
+using Pager.Protocol;
+using Xunit;
+
+namespace Pager.Tests;
+
+/// One peer never stalls the others: whatever one connection, pager or
+/// map does, a second map keeps serving byte-exact meanwhile.
+public sealed class StallTests : PagerdTest
+{
+	/// A healthy map, read whole through a fresh attachment.
+	void Healthy(string src)
+	{
+		d.Ctl("evict served");
+		using var m = d.Attach("served", readOnly: true);
+		var b = new byte[m.Size];
+		m.Read(0, b);
+		Assert.Equal(File.ReadAllBytes(src), b);
+	}
+
+	string Served()
+	{
+		var src = RandomFile(1 << 20);
+		d.Ctl($"new served 1m source=file:{src}");
+		return src;
+	}
+
+	static Socket Connect(string root)
+	{
+		var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+		s.Connect(new UnixDomainSocketEndPoint(Dir.Socket(root)));
+		return s;
+	}
+
+	/// Peers that send requests and never read their replies: each is
+	/// dropped once its unread replies pass the bound, and meanwhile the
+	/// healthy map serves as if they were not there.
+	[Fact]
+	public void PeersThatNeverReadAreDropped()
+	{
+		var src = Served();
+		var request = System.Text.Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("stat served\n", 20_000)));
+		var peers = Enumerable.Range(0, 6).Select(_ => Connect(d.Root)).ToList();
+		try
+		{
+			foreach (var p in peers)
+			{
+				p.SendTimeout = (int)Cmd.Timeout.TotalMilliseconds;
+				Task.Run(() => p.Send(request));
+			}
+			Healthy(src);
+			Cmd.WaitFor(() => d.Log.Split('\n').Count(l => l.Contains("dropped a peer: it left more than 4 MiB of replies unread")) == peers.Count, "pagerd to drop every peer that does not read");
+			Healthy(src);
+			// What the dropped peers find: the replies that fitted, then the end.
+			foreach (var p in peers)
+			{
+				p.ReceiveTimeout = (int)Cmd.Timeout.TotalMilliseconds;
+				var buf = new byte[1 << 16];
+				while (p.Receive(buf) > 0)
+				{
+				}
+			}
+		}
+		finally
+		{
+			peers.ForEach(p => p.Dispose());
+		}
+	}
+
+	/// A descriptor sent with one line is that line's: a later uffd line
+	/// without one is refused, not handed the old descriptor.
+	[Fact]
+	public void DescriptorOfAnEarlierLineIsNotUsedByALaterOne()
+	{
+		var src = Served();
+		using var s = Connect(d.Root);
+		using var pipe = new System.IO.Pipes.AnonymousPipeServerStream();
+		var fd = (int)pipe.ClientSafePipeHandle.DangerousGetHandle();
+		Kernel.UnixSocket.Send((int)s.Handle, "ls\n"u8, fd);
+		var reply = new byte[4096];
+		s.ReceiveTimeout = (int)Cmd.Timeout.TotalMilliseconds;
+		Assert.StartsWith("ok ", System.Text.Encoding.ASCII.GetString(reply, 0, s.Receive(reply)));
+		s.Send("uffd served base=0x1000\n"u8.ToArray());
+		var text = System.Text.Encoding.ASCII.GetString(reply, 0, s.Receive(reply));
+		Assert.Equal("err uffd: no descriptor came with the message\n", text);
+		Healthy(src);
+	}
+}
