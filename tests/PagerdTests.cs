@@ -170,6 +170,30 @@ public sealed class PagerdTests : PagerdTest
 		Assert.Contains(errs, e => e.Contains(why) && e.Contains(bad.Split(' ')[0]));
 	}
 
+	/// A pager that reads ahead past the map's end (a data or file reply
+	/// longer than what is left) supplies the pages inside it.
+	[Theory]
+	[InlineData("data")]
+	[InlineData("file")]
+	[InlineData("zero")]
+	public void ReplyCrossingTheEndFillsThePagesInside(string verb)
+	{
+		var src = RandomFile(1 << 20);
+		var bytes = File.ReadAllBytes(src);
+		d.Ctl("new m 100000");
+		using var p = new FifoPager(d, "m", r => verb switch
+		{
+			"data" => [FifoPager.Line($"data m {r.Off} 65536"), bytes.AsSpan((int)r.Off, 65536).ToArray()],
+			"file" => [FifoPager.Line($"file m {r.Off} 65536 {src} {r.Off}")],
+			_ => [FifoPager.Line($"zero m {r.Off} 65536")],
+		});
+		using var m = d.Attach("m");
+		var got = new byte[100000 - 90112];
+		m.Read(90112, got);
+		Assert.Equal(verb == "zero" ? new byte[got.Length] : bytes.AsSpan(90112, got.Length).ToArray(), got);
+		Assert.Empty(d.Ctl("err m"));
+	}
+
 	[Fact]
 	public void OverlongLineIsRefused()
 	{

@@ -85,4 +85,19 @@ public sealed class StallTests : PagerdTest
 		Assert.Equal("err uffd: no descriptor came with the message\n", text);
 		Healthy(src);
 	}
+
+	/// rm force of a map a client is blocked on: the client's thread gets
+	/// SIGBUS instead of waiting for ever, and reads nothing.
+	[Fact]
+	public void RemovingAMapReleasesItsWaitingClients()
+	{
+		var src = Served();
+		d.Ctl("new m 64k");
+		var cat = Bg("mapctl", "cat", "m");
+		Cmd.WaitFor(() => d.Stat("m", "waiting") == 1, "the client to wait on the map");
+		d.Ctl("rm m force");
+		Assert.True(cat.WaitForExit(Cmd.Timeout), "the client is still waiting on a removed map");
+		Assert.NotEqual(0, cat.ExitCode);
+		Healthy(src);
+	}
 }

@@ -266,4 +266,23 @@ public sealed class WriteBackTests : PagerdTest
 		Assert.Equal(0, d.Stat("m", "dirty"));
 		Assert.Equal(2, p.Seen.Count(x => x.Verb == Verb.Write));
 	}
+
+	/// A pager that ignores write and sync (as the awk pager of pager(7)
+	/// does): under the map's timeout, sync fails saying so instead of
+	/// waiting for ever, the page stays dirty, and write-behind goes on.
+	[Fact]
+	public void UnansweredWriteBackTimesOut()
+	{
+		d.Ctl("new m 64k timeout=1s writebehind=100ms");
+		using var p = new FifoPager(d, "m", r => r.Verb == Verb.Read ? [FifoPager.Line($"zero m {r.Off} {r.Len}")] : null);
+		using var m = d.Attach("m");
+		m.Write(4096, "x"u8);
+		var r = Cmd.Run("mapctl", "-d", d.Root, "sync", "m");
+		Assert.Equal(1, r.Code);
+		Assert.Contains("4096 4096 timeout: no pager answered in 1s", r.Err);
+		var st = Protocol.Status.Parse(d.Ctl("stat m"));
+		Assert.Equal(1, long.Parse(st["dirty"]) + long.Parse(st["writing"]));
+		// Write-behind tries again by itself.
+		Cmd.WaitFor(() => p.Seen.Count(x => x.Verb == Verb.Write) >= 3, "write-behind to try again");
+	}
 }

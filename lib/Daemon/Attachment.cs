@@ -29,13 +29,14 @@ public sealed class Attachment(Map map, Peer peer, Userfaultfd uffd, ulong @base
 			Try(() => uffd.WriteProtect(@base + (ulong)off, (ulong)len, wp));
 	}
 
-	/// Raises SIGBUS in the client's threads waiting on the page at off.
-	public void Poison(long off)
+	/// Raises SIGBUS in the client's threads waiting on [off, off+len),
+	/// and in any that touch it later.
+	public void Poison(long off, long len)
 	{
 		// Poison takes only an empty entry: the write-protect marker a
 		// writable client has there must go first.
-		Protect(off, Page.Size, false);
-		Try(() => uffd.Poison(@base + (ulong)off, Page.Size));
+		Protect(off, len, false);
+		Try(() => uffd.Poison(@base + (ulong)off, (ulong)len));
 	}
 
 	static void Try(Action a)

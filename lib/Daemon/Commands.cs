@@ -85,6 +85,8 @@ public sealed class Commands : IDisposable
 			throw new CtlException($"map '{m.Name}' has {m.Clients.Count} clients attached (force drops them)");
 		if (m.DirtyPages + m.Writing > 0 && !force)
 			throw new CtlException($"map '{m.Name}' has {m.DirtyPages + m.Writing} pages not written back (sync it first; force drops them)");
+		if (m.Clients.Count > 0)
+			m.Removed();
 		foreach (var a in m.Clients.ToList())
 			Drop(a);
 		maps.Remove(m.Name);

@@ -140,6 +140,9 @@ public sealed unsafe class Map : IDisposable
 		{
 			if (m.Map != Name)
 				throw new ProtocolException($"reply names map '{m.Map}' on the fill FIFO of map {Name}");
+			// A pager reading ahead past the end supplies the pages inside.
+			if (m.Verb is not (Verb.Ok or Verb.Fail or Verb.Synced) && m.Off >= 0 && m.Off < Length && m.Len > Length - m.Off)
+				m.Len = Length - m.Off;
 			if (m.Verb is not (Verb.Data or Verb.Synced))
 				CheckRange(m.Off, m.Len);
 			switch (m.Verb)
@@ -297,7 +300,7 @@ public sealed unsafe class Map : IDisposable
 			break;
 		case Policy.Sigbus:
 			foreach (var w in waiters.Take(a, b))
-				w.A.Poison(w.Off);
+				w.A.Poison(w.Off, Page.Size);
 			Forget(a, b);
 			break;
 		case Policy.Wait:
@@ -452,6 +455,24 @@ public sealed unsafe class Map : IDisposable
 		foreach (var p in pieces.Drop())
 			BadInput($"page {p} (offset {p * Page.Size}) got only part of its data; dropped");
 		files.Dispose();
+	}
+
+	/// The map is going while clients are attached (rm force): no page
+	/// will come, so threads waiting get SIGBUS, as does any later touch
+	/// of a page that is not there; the clients are told.
+	public void Removed()
+	{
+		Record(0, Length, "map removed");
+		for (long p = 0; p < Pages.Count;)
+		{
+			long a = Pages.Present.Next(p, Pages.Count, false);
+			if (a == Pages.Count)
+				break;
+			long b = Pages.Present.Next(a, Pages.Count, true);
+			foreach (var c in Clients)
+				c.Poison(a * Page.Size, (b - a) * Page.Size);
+			p = b;
+		}
 	}
 
 	public void Detach(Attachment a)

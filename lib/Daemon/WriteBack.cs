@@ -25,7 +25,10 @@ public sealed class WriteBack(Map map)
 	public long Fails { get; private set; }
 	public int Writing => inflight.Count;
 
-	sealed record Write(long Off, long Len, long Seq);
+	sealed record Write(long Off, long Len, long Seq)
+	{
+		public readonly long Sent = Environment.TickCount64;
+	}
 
 	/// A sync waiting for its writes and its barrier; Failures are its
 	/// answer, one line a failed range.
@@ -36,6 +39,7 @@ public sealed class WriteBack(Map map)
 		public long Upto = long.MaxValue;
 		public readonly Action<List<string>>? Done = done;
 		public readonly List<string> Failures = [];
+		public readonly long Asked = Environment.TickCount64;
 		public bool Passed;
 	}
 
@@ -167,11 +171,27 @@ public sealed class WriteBack(Map map)
 		CheckSyncs();
 	}
 
+	/// Under the map's timeout, a write or a barrier the pager has not
+	/// answered fails, as a read does; the pages stay dirty.
+	void Expire()
+	{
+		if (map.Opt.Timeout == TimeSpan.Zero)
+			return;
+		long limit = Environment.TickCount64 - (long)map.Opt.Timeout.TotalMilliseconds;
+		var why = $"timeout: no pager answered in {map.Opt.Timeout.TotalSeconds:0.###}s";
+		foreach (var w in inflight.Where(w => w.Sent < limit).ToList())
+			Failed(w.Off, w.Len, why);
+		foreach (var s in syncs.Where(s => !s.Passed && s.Asked < limit).ToList())
+			Barrier(s, why);
+		CheckSyncs();
+	}
+
 	/// Write-behind: once the oldest dirty page has waited long enough,
 	/// writes them all back and makes them durable, so a sync has little
 	/// left to do. Pages dirty again after a failed write wait anew.
 	public void Tick()
 	{
+		Expire();
 		if (pages.DirtyCount == 0)
 			dirtySince = 0;
 		else if (dirtySince == 0)
