@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Pager.Kernel;
 using Pager.Protocol;
 
@@ -10,7 +11,9 @@ namespace Pager.Daemon;
 /// each keep one kind of state: Pages (what each page is), Waiters and
 /// Requests (who waits, what was asked), Filler (the memory, and the one
 /// UFFDIO_COPY), WriteBack (dirty pages on their way back), Clock
-/// (eviction), Link (the map's FIFOs), Builtin (its own source).
+/// (eviction), Link (the map's FIFOs), Builtin (its own source). Each
+/// fault's time, from when pagerd reads it to when its thread is woken,
+/// is counted in a Histogram of whoever served it.
 public sealed unsafe class Map : IDisposable
 {
 	public readonly string Name;
@@ -32,6 +35,9 @@ public sealed unsafe class Map : IDisposable
 	readonly Action<string> log;
 
 	public long Faults, Requested, Fills, Filled;
+	/// Fault to wake: served by the pager, by the built-in source, by a
+	/// page already there, or ended by an error.
+	readonly Histogram byPager = new(), bySource = new(), present = new(), failed = new();
 
 	static readonly uffd_msg[] events = new uffd_msg[64];
 
@@ -87,12 +93,14 @@ public sealed unsafe class Map : IDisposable
 	void Fault(Attachment a, long p, int tid, bool write)
 	{
 		Faults++;
+		long now = Stopwatch.GetTimestamp();
 		if (Pages.Present[p])
 		{
 			a.Wake(p * Page.Size, Page.Size);
+			present.Since(now, Stopwatch.GetTimestamp());
 			return;
 		}
-		waiters.Add(new Waiter(a, p, tid, write));
+		waiters.Add(new Waiter(a, p, tid, write, now));
 		if (!Pages.Requested[p])
 			Want(p, tid);
 	}
@@ -146,7 +154,7 @@ public sealed unsafe class Map : IDisposable
 			{
 			case Verb.Data: Data(m); break;
 			case Verb.File: FromFile(m); break;
-			case Verb.Zero: Zero(m.Off, m.Len); break;
+			case Verb.Zero: Zero(m.Off, m.Len, byPager); break;
 			case Verb.Error: Error(m.Off, m.Len, "pager: " + m.Text); break;
 			case Verb.Punt: Punt(m.Off, m.Len); break;
 			case Verb.Evict: Evict(m.Off, m.Len); break;
@@ -180,7 +188,7 @@ public sealed unsafe class Map : IDisposable
 				continue;
 			}
 			buf[want..].Clear(); // past the end of the map
-			Fill(m.Off + done, n, FillBuffer.Ptr);
+			Fill(m.Off + done, n, FillBuffer.Ptr, byPager);
 		}
 	}
 
@@ -202,7 +210,7 @@ public sealed unsafe class Map : IDisposable
 			if (src.Length == 0)
 				continue; // the rest of the page is still to come
 			src.CopyTo(FillBuffer.Span(Page.Size));
-			Fill(ps, Page.Size, FillBuffer.Ptr);
+			Fill(ps, Page.Size, FillBuffer.Ptr, byPager);
 		}
 	}
 
@@ -221,15 +229,15 @@ public sealed unsafe class Map : IDisposable
 				Error(off + done, n, $"source {Opt.Source}: {e.Message}");
 				continue;
 			}
-			Fill(off + done, n, FillBuffer.Ptr);
+			Fill(off + done, n, FillBuffer.Ptr, bySource);
 		}
 	}
 
 	/// 6. Fills the missing pages of [off, off+len) from src, a run at a
 	/// time; pages already there are left alone. Each run is copied into
 	/// the first waiting client (which wakes it), the others are woken,
-	/// and the clock hears of it.
-	void Fill(long off, long len, byte* src)
+	/// and the clock hears of it; by counts the waits.
+	void Fill(long off, long len, byte* src, Histogram by)
 	{
 		long first = off / Page.Size, end = (off + len) / Page.Size;
 		for (long p = first; p < end;)
@@ -242,7 +250,7 @@ public sealed unsafe class Map : IDisposable
 			Pages.Filled(a, b);
 			Fills++;
 			Filled += (b - a) * Page.Size;
-			Wake(a, b, into);
+			Wake(a, b, into, by);
 			clock.Arrived(a, b);
 			p = b;
 		}
@@ -255,13 +263,17 @@ public sealed unsafe class Map : IDisposable
 	/// copy went into are awake already; a writer among them has its page
 	/// dirtied and unprotected in the same step. Others retry, and a
 	/// writer among them takes a write-protect fault.
-	void Wake(long a, long b, Attachment? into)
+	void Wake(long a, long b, Attachment? into, Histogram by)
 	{
+		long now = Stopwatch.GetTimestamp();
 		foreach (var w in waiters.Take(a, b))
+		{
 			if (w.A != into)
 				w.A.Wake(w.Off, Page.Size);
 			else if (w.Write)
 				Dirty(w.A, w.Page);
+			by.Since(w.Since, now);
+		}
 	}
 
 	/// 8. A client wrote to page p (a write-protect fault, or a write
@@ -293,11 +305,15 @@ public sealed unsafe class Map : IDisposable
 		switch (Opt.Policy)
 		{
 		case Policy.Zero:
-			Zero(off, len);
+			Zero(off, len, failed);
 			break;
 		case Policy.Sigbus:
+			long now = Stopwatch.GetTimestamp();
 			foreach (var w in waiters.Take(a, b))
+			{
 				w.A.Poison(w.Off);
+				failed.Since(w.Since, now);
+			}
 			Forget(a, b);
 			break;
 		case Policy.Wait:
@@ -315,13 +331,13 @@ public sealed unsafe class Map : IDisposable
 			outstanding.Remove(r);
 	}
 
-	void Zero(long off, long len)
+	void Zero(long off, long len, Histogram by)
 	{
 		for (long done = 0; done < len; done += FillBuffer.Size)
 		{
 			long n = Math.Min(FillBuffer.Size, len - done);
 			FillBuffer.Span(n).Clear();
-			Fill(off + done, n, FillBuffer.Ptr);
+			Fill(off + done, n, FillBuffer.Ptr, by);
 		}
 	}
 
@@ -414,7 +430,7 @@ public sealed unsafe class Map : IDisposable
 		writeBack.Tick();
 		if (Opt.Timeout == TimeSpan.Zero || waiters.Count == 0)
 			return;
-		long limit = Environment.TickCount64 - (long)Opt.Timeout.TotalMilliseconds;
+		long limit = Stopwatch.GetTimestamp() - (long)(Opt.Timeout.TotalSeconds * Stopwatch.Frequency);
 		foreach (var p in waiters.All.Where(w => w.Since < limit && !w.Reported).Select(w => w.Page).Distinct().ToList())
 			if (waiters.First(p, p + 1) is not null)
 				Error(p * Page.Size, Page.Size, $"timeout: no pager answered in {Opt.Timeout.TotalSeconds:0.###}s");
@@ -505,6 +521,12 @@ public sealed unsafe class Map : IDisposable
 		yield return ("writefails", $"{writeBack.Fails}");
 		yield return ("pager", link.Attached ? "yes" : "no");
 		yield return ("errors", $"{errors.Count}");
+		yield return ("latency.fault.pager", $"{byPager}");
+		yield return ("latency.fault.source", $"{bySource}");
+		yield return ("latency.fault.present", $"{present}");
+		yield return ("latency.fault.error", $"{failed}");
+		yield return ("latency.write", $"{writeBack.WriteTimes}");
+		yield return ("latency.sync", $"{writeBack.SyncTimes}");
 	}
 
 	public void Dispose()
