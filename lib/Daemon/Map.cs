@@ -33,6 +33,11 @@ public sealed unsafe class Map : IDisposable
 	readonly Builtin builtin;
 	readonly Link link;
 	readonly Action<string> log;
+	/// When the map was made: the request stream's times count from it.
+	readonly long born = Stopwatch.GetTimestamp();
+	/// A request answered later than this after it was asked is told of
+	/// on the request stream, as a comment (see pager(7)).
+	static readonly long late = Stopwatch.Frequency / 100;
 
 	public long Faults, Requested, Fills, Filled;
 	/// Fault to wake: served by the pager, by the built-in source, by a
@@ -135,10 +140,10 @@ public sealed unsafe class Map : IDisposable
 			Serve(off, len);
 			return;
 		}
-		var r = new Req(off, len, tid);
+		var r = new Req(off, len, tid, Stopwatch.GetTimestamp());
 		outstanding.Add(r);
 		if (link.Attached)
-			link.Send(r, Size);
+			link.Send(r, Size, Micros(r.Asked));
 	}
 
 	/// 5. A reply from the pager, on the map's fill FIFO.
@@ -256,8 +261,22 @@ public sealed unsafe class Map : IDisposable
 		}
 		foreach (var r in outstanding.Overlapping(first, end))
 			if (Pages.Present.All(r.First, r.Last, true))
-				outstanding.Remove(r);
+				Answered(r);
 	}
+
+	/// 6a. A request is answered; one answered late is told of.
+	void Answered(Req r)
+	{
+		outstanding.Remove(r);
+		long took = Stopwatch.GetTimestamp() - r.Asked;
+		if (took > late && link.Attached)
+			link.SendLate(r, Micros(r.Asked), Us(took));
+	}
+
+	/// A Stopwatch timestamp as microseconds since the map was made.
+	internal long Micros(long ts) => Us(ts - born);
+
+	static long Us(long ticks) => (long)(ticks * (1e6 / Stopwatch.Frequency));
 
 	/// 7. Wakes the threads waiting on [a, b). Those of the client the
 	/// copy went into are awake already; a writer among them has its page
@@ -456,7 +475,7 @@ public sealed unsafe class Map : IDisposable
 	{
 		log($"map {Name}: pager attached");
 		foreach (var r in outstanding.All)
-			link.Send(r, Size);
+			link.Send(r, Size, Micros(r.Asked));
 	}
 
 	/// Every writer of fill has closed it: a message or page cut short is
