@@ -273,11 +273,6 @@ public sealed unsafe class Map : IDisposable
 			link.SendLate(r, Micros(r.Asked), Us(took));
 	}
 
-	/// A Stopwatch timestamp as microseconds since the map was made.
-	internal long Micros(long ts) => Us(ts - born);
-
-	static long Us(long ticks) => (long)(ticks * (1e6 / Stopwatch.Frequency));
-
 	/// 7. Wakes the threads waiting on [a, b). Those of the client the
 	/// copy went into are awake already; a writer among them has its page
 	/// dirtied and unprotected in the same step. Others retry, and a
@@ -511,6 +506,11 @@ public sealed unsafe class Map : IDisposable
 	public void BadInput(string text) => errors.Record(0, 0, "bad input: " + text, []);
 
 	internal void Log(string text) => log($"map {Name}: {text}");
+
+	/// A Stopwatch timestamp as microseconds since the map was made.
+	internal long Micros(long ts) => Us(ts - born);
+
+	static long Us(long ticks) => (long)(ticks * (1e6 / Stopwatch.Frequency));
 
 	public bool PagerAttached => link.Attached;
 	public IEnumerable<ErrorEntry> Errors => errors.Entries;
