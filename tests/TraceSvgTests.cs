@@ -99,6 +99,19 @@ public class TraceSvgTests : PagerdTest
 		Assert.Contains($"{n} reads, 0 writes, 0 syncs, 0 late", Text(doc));
 	}
 
+	/// A trace from before requests carried t= is drawn against the
+	/// requests' numbers.
+	[Fact]
+	public void UntimedTraceCountsRequests()
+	{
+		var trace = string.Concat(Enumerable.Range(0, 300).Select(i => $"read old {i * 4096} 4096 size={300 * 4096}\n"));
+		var doc = Picture(Encoding.UTF8.GetBytes(trace), out _);
+		Assert.Equal(300, Dots(doc, "read"));
+		var text = Text(doc);
+		Assert.Contains($"map old, {300 * 4096} bytes (1.2m), 300 requests", text);
+		Assert.Contains("\nrequest\n", text);
+	}
+
 	[Fact]
 	public void NoRequestsIsAnError()
 	{
