@@ -7,7 +7,8 @@ namespace Pager.Faultcat;
 
 /// Copies a request stream to standard output, message by message:
 /// the exact bytes of each well-formed message that passes the filter,
-/// or its readable form. Malformed input is reported and left out.
+/// or its readable form, comments kept as they are. Malformed input is
+/// reported and left out.
 sealed class Cat(Filter filter, bool readable, Tally tally)
 {
 	readonly Decoder dec = new();
@@ -36,8 +37,13 @@ sealed class Cat(Filter filter, bool readable, Tally tally)
 		long bad = Malformed;
 		dec.End(OnError);
 		// Left over: comments and blank lines, unless End found a message cut short.
-		if (Malformed == bad && !readable && filter.All && dec.Pos > mark)
-			o.Write(hold.Span(mark, dec.Pos));
+		if (Malformed == bad && filter.All && dec.Pos > mark)
+		{
+			if (readable)
+				Comments(hold.Span(mark, dec.Pos));
+			else
+				o.Write(hold.Span(mark, dec.Pos));
+		}
 		o.Flush();
 	}
 
@@ -55,9 +61,25 @@ sealed class Cat(Filter filter, bool readable, Tally tally)
 			return;
 		tally.Add(m);
 		if (readable)
+		{
+			Comments(hold.Span(start, Math.Max(start, mark - RawLen(m))));
 			o.Write(Encoding.UTF8.GetBytes(Show.Line(m, DateTime.Now)));
+		}
 		else
 			o.Write(hold.Span(start, mark));
+	}
+
+	/// The comment lines among the lines before a message.
+	void Comments(ReadOnlySpan<byte> lines)
+	{
+		while (lines.Length > 0)
+		{
+			int nl = lines.IndexOf((byte)'\n');
+			var l = nl < 0 ? lines : lines[..(nl + 1)];
+			if (l[0] == (byte)'#')
+				o.Write(l);
+			lines = lines[l.Length..];
+		}
 	}
 
 	void OnError(string e)

@@ -57,6 +57,19 @@ sealed class Mapctl(string? root)
 		return 0;
 	}
 
+	/// Every map, a line each, once a second; an interrupt ends it with
+	/// status 0, as the end of its count does.
+	public int Top(string[] a)
+	{
+		if (Count < 0)
+			throw new PagerException($"top: bad count {Count}: want a number of samples");
+		using var c = new Control(root);
+		using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+			System.Runtime.InteropServices.PosixSignal.SIGINT, _ => Environment.Exit(0));
+		new Top(c).Run(Count);
+		return 0;
+	}
+
 	/// Prints each range that did not become durable, and fails.
 	public int Sync(string[] a)
 	{

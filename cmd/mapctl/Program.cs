@@ -51,6 +51,8 @@ foreach (var c in Cmdtab.All.Where(c => c.From.HasFlag(From.Fifo)))
 		v.Add(count);
 	}
 }
+var samples = new Option<int>("-n") { Description = "stop after N samples", HelpName = "N" };
+Verb("top", "every map, a line each, once a second, like vmstat", (m, a) => m.Top(a)).Add(samples);
 Verb("cat", "copy a map's bytes to standard output, faulting them in", (m, a) => m.Cat(a),
 	Arg("NAME", "the map"), Args("[OFFSET [LENGTH]]", "the range, default all of it"));
 Verb("write", "copy standard input into a map at OFFSET, dirtying its pages", (m, a) => m.Write(a),
@@ -69,5 +71,5 @@ if (parsed.Errors.Count > 0)
 }
 Mapctl.Force = parsed.GetValue(force);
 Mapctl.Watch = parsed.GetValue(watch);
-Mapctl.Count = parsed.GetValue(count);
+Mapctl.Count = parsed.CommandResult.Command.Name == "top" ? parsed.GetValue(samples) : parsed.GetValue(count);
 return parsed.Invoke();

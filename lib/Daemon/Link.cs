@@ -30,23 +30,38 @@ sealed class Link : IDisposable
 
 	public bool Attached => fault.Open;
 
-	public void Send(Req r, long size)
+	/// A read request; t is when it was asked, in microseconds since the
+	/// map was made.
+	public void Send(Req r, long size, long t)
 	{
 		var m = Msg.Range(Verb.Read, map.Name, r.Off, r.Len);
 		if (r.Tid != 0)
 			m.Keys.Add(new("tid", r.Tid.ToString()));
 		m.Keys.Add(new("size", size.ToString()));
+		m.Keys.Add(new("t", t.ToString()));
 		fault.Send(Format.Header(m));
 	}
 
 	public void SendWrite(long off, ReadOnlySpan<byte> bytes)
 	{
 		var m = Msg.Range(Verb.Write, map.Name, off, bytes.Length);
+		m.Keys.Add(new("t", Now()));
 		fault.Send(Format.Header(m), bytes);
 	}
 
-	public void SendSync(long seq) =>
-		fault.Send(Format.Header(new Msg { Verb = Verb.Sync, Map = map.Name, Seq = seq }));
+	public void SendSync(long seq)
+	{
+		var m = new Msg { Verb = Verb.Sync, Map = map.Name, Seq = seq };
+		m.Keys.Add(new("t", Now()));
+		fault.Send(Format.Header(m));
+	}
+
+	/// A comment saying that the read asked at t was answered wait
+	/// microseconds later: `# late map off len t=T wait=W`.
+	public void SendLate(Req r, long t, long wait) =>
+		fault.Send($"# late {map.Name} {r.Off} {r.Len} t={t} wait={wait}");
+
+	string Now() => map.Micros(System.Diagnostics.Stopwatch.GetTimestamp()).ToString();
 
 	void Replies(ReadOnlySpan<byte> b) => dec.Feed(b, map.Reply, map.BadInput);
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Pager.Kernel;
 using Pager.Protocol;
 
@@ -10,7 +11,9 @@ namespace Pager.Daemon;
 /// each keep one kind of state: Pages (what each page is), Waiters and
 /// Requests (who waits, what was asked), Filler (the memory, and the one
 /// UFFDIO_COPY), WriteBack (dirty pages on their way back), Clock
-/// (eviction), Link (the map's FIFOs), Builtin (its own source).
+/// (eviction), Link (the map's FIFOs), Builtin (its own source). Each
+/// fault's time, from when pagerd reads it to when its thread is woken,
+/// is counted in a Histogram of whoever served it.
 public sealed unsafe class Map : IDisposable
 {
 	public readonly string Name;
@@ -30,8 +33,16 @@ public sealed unsafe class Map : IDisposable
 	readonly Builtin builtin;
 	readonly Link link;
 	readonly Action<string> log;
+	/// When the map was made: the request stream's times count from it.
+	readonly long born = Stopwatch.GetTimestamp();
+	/// A request answered later than this after it was asked is told of
+	/// on the request stream, as a comment (see pager(7)).
+	static readonly long late = Stopwatch.Frequency / 100;
 
 	public long Faults, Requested, Fills, Filled;
+	/// Fault to wake: served by the pager, by the built-in source, by a
+	/// page already there, or ended by an error.
+	readonly Histogram byPager = new(), bySource = new(), present = new(), failed = new();
 
 	static readonly uffd_msg[] events = new uffd_msg[64];
 
@@ -87,12 +98,14 @@ public sealed unsafe class Map : IDisposable
 	void Fault(Attachment a, long p, int tid, bool write)
 	{
 		Faults++;
+		long now = Stopwatch.GetTimestamp();
 		if (Pages.Present[p])
 		{
 			a.Wake(p * Page.Size, Page.Size);
+			present.Since(now, Stopwatch.GetTimestamp());
 			return;
 		}
-		waiters.Add(new Waiter(a, p, tid, write));
+		waiters.Add(new Waiter(a, p, tid, write, now));
 		if (!Pages.Requested[p])
 			Want(p, tid);
 	}
@@ -127,10 +140,10 @@ public sealed unsafe class Map : IDisposable
 			Serve(off, len);
 			return;
 		}
-		var r = new Req(off, len, tid);
+		var r = new Req(off, len, tid, Stopwatch.GetTimestamp());
 		outstanding.Add(r);
 		if (link.Attached)
-			link.Send(r, Size);
+			link.Send(r, Size, Micros(r.Asked));
 	}
 
 	/// 5. A reply from the pager, on the map's fill FIFO.
@@ -149,7 +162,7 @@ public sealed unsafe class Map : IDisposable
 			{
 			case Verb.Data: Data(m); break;
 			case Verb.File: FromFile(m); break;
-			case Verb.Zero: Zero(m.Off, m.Len); break;
+			case Verb.Zero: Zero(m.Off, m.Len, byPager); break;
 			case Verb.Error: Error(m.Off, m.Len, "pager: " + m.Text); break;
 			case Verb.Punt: Punt(m.Off, m.Len); break;
 			case Verb.Evict: Evict(m.Off, m.Len); break;
@@ -183,7 +196,7 @@ public sealed unsafe class Map : IDisposable
 				continue;
 			}
 			buf[want..].Clear(); // past the end of the map
-			Fill(m.Off + done, n, FillBuffer.Ptr);
+			Fill(m.Off + done, n, FillBuffer.Ptr, byPager);
 		}
 	}
 
@@ -205,7 +218,7 @@ public sealed unsafe class Map : IDisposable
 			if (src.Length == 0)
 				continue; // the rest of the page is still to come
 			src.CopyTo(FillBuffer.Span(Page.Size));
-			Fill(ps, Page.Size, FillBuffer.Ptr);
+			Fill(ps, Page.Size, FillBuffer.Ptr, byPager);
 		}
 	}
 
@@ -224,15 +237,15 @@ public sealed unsafe class Map : IDisposable
 				Error(off + done, n, $"source {Opt.Source}: {e.Message}");
 				continue;
 			}
-			Fill(off + done, n, FillBuffer.Ptr);
+			Fill(off + done, n, FillBuffer.Ptr, bySource);
 		}
 	}
 
 	/// 6. Fills the missing pages of [off, off+len) from src, a run at a
 	/// time; pages already there are left alone. Each run is copied into
 	/// the first waiting client (which wakes it), the others are woken,
-	/// and the clock hears of it.
-	void Fill(long off, long len, byte* src)
+	/// and the clock hears of it; by counts the waits.
+	void Fill(long off, long len, byte* src, Histogram by)
 	{
 		long first = off / Page.Size, end = (off + len) / Page.Size;
 		for (long p = first; p < end;)
@@ -245,26 +258,39 @@ public sealed unsafe class Map : IDisposable
 			Pages.Filled(a, b);
 			Fills++;
 			Filled += (b - a) * Page.Size;
-			Wake(a, b, into);
+			Wake(a, b, into, by);
 			clock.Arrived(a, b);
 			p = b;
 		}
 		foreach (var r in outstanding.Overlapping(first, end))
 			if (Pages.Present.All(r.First, r.Last, true))
-				outstanding.Remove(r);
+				Answered(r);
+	}
+
+	/// 6a. A request is answered; one answered late is told of.
+	void Answered(Req r)
+	{
+		outstanding.Remove(r);
+		long took = Stopwatch.GetTimestamp() - r.Asked;
+		if (took > late && link.Attached)
+			link.SendLate(r, Micros(r.Asked), Us(took));
 	}
 
 	/// 7. Wakes the threads waiting on [a, b). Those of the client the
 	/// copy went into are awake already; a writer among them has its page
 	/// dirtied and unprotected in the same step. Others retry, and a
 	/// writer among them takes a write-protect fault.
-	void Wake(long a, long b, Attachment? into)
+	void Wake(long a, long b, Attachment? into, Histogram by)
 	{
+		long now = Stopwatch.GetTimestamp();
 		foreach (var w in waiters.Take(a, b))
+		{
 			if (w.A != into)
 				w.A.Wake(w.Off, Page.Size);
 			else if (w.Write)
 				Dirty(w.A, w.Page);
+			by.Since(w.Since, now);
+		}
 	}
 
 	/// 8. A client wrote to page p (a write-protect fault, or a write
@@ -296,11 +322,15 @@ public sealed unsafe class Map : IDisposable
 		switch (Opt.Policy)
 		{
 		case Policy.Zero:
-			Zero(off, len);
+			Zero(off, len, failed);
 			break;
 		case Policy.Sigbus:
+			long now = Stopwatch.GetTimestamp();
 			foreach (var w in waiters.Take(a, b))
+			{
 				w.A.Poison(w.Off, Page.Size);
+				failed.Since(w.Since, now);
+			}
 			Forget(a, b);
 			break;
 		case Policy.Wait:
@@ -318,13 +348,13 @@ public sealed unsafe class Map : IDisposable
 			outstanding.Remove(r);
 	}
 
-	void Zero(long off, long len)
+	void Zero(long off, long len, Histogram by)
 	{
 		for (long done = 0; done < len; done += FillBuffer.Size)
 		{
 			long n = Math.Min(FillBuffer.Size, len - done);
 			FillBuffer.Span(n).Clear();
-			Fill(off + done, n, FillBuffer.Ptr);
+			Fill(off + done, n, FillBuffer.Ptr, by);
 		}
 	}
 
@@ -417,7 +447,7 @@ public sealed unsafe class Map : IDisposable
 		writeBack.Tick();
 		if (Opt.Timeout == TimeSpan.Zero || waiters.Count == 0)
 			return;
-		long limit = Environment.TickCount64 - (long)Opt.Timeout.TotalMilliseconds;
+		long limit = Stopwatch.GetTimestamp() - (long)(Opt.Timeout.TotalSeconds * Stopwatch.Frequency);
 		foreach (var p in waiters.All.Where(w => w.Since < limit && !w.Reported).Select(w => w.Page).Distinct().ToList())
 			if (waiters.First(p, p + 1) is not null)
 				Error(p * Page.Size, Page.Size, $"timeout: no pager answered in {Opt.Timeout.TotalSeconds:0.###}s");
@@ -443,7 +473,7 @@ public sealed unsafe class Map : IDisposable
 	{
 		log($"map {Name}: pager attached");
 		foreach (var r in outstanding.All)
-			link.Send(r, Size);
+			link.Send(r, Size, Micros(r.Asked));
 	}
 
 	/// Every writer of fill has closed it: a message or page cut short is
@@ -498,6 +528,11 @@ public sealed unsafe class Map : IDisposable
 
 	internal void Log(string text) => log($"map {Name}: {text}");
 
+	/// A Stopwatch timestamp as microseconds since the map was made.
+	internal long Micros(long ts) => Us(ts - born);
+
+	static long Us(long ticks) => (long)(ticks * (1e6 / Stopwatch.Frequency));
+
 	public bool PagerAttached => link.Attached;
 	public IEnumerable<ErrorEntry> Errors => errors.Entries;
 	public long ErrorCount => errors.Count;
@@ -526,6 +561,12 @@ public sealed unsafe class Map : IDisposable
 		yield return ("writefails", $"{writeBack.Fails}");
 		yield return ("pager", link.Attached ? "yes" : "no");
 		yield return ("errors", $"{errors.Count}");
+		yield return ("latency.fault.pager", $"{byPager}");
+		yield return ("latency.fault.source", $"{bySource}");
+		yield return ("latency.fault.present", $"{present}");
+		yield return ("latency.fault.error", $"{failed}");
+		yield return ("latency.write", $"{writeBack.WriteTimes}");
+		yield return ("latency.sync", $"{writeBack.SyncTimes}");
 	}
 
 	public void Dispose()

@@ -1,8 +1,10 @@
 namespace Pager.Daemon;
 
-/// A range asked of the pager and not yet answered.
-public sealed class Req(long off, long len, int tid)
+/// A range asked of the pager and not yet answered, since a Stopwatch
+/// timestamp.
+public sealed class Req(long off, long len, int tid, long asked)
 {
+	public long Asked => asked;
 	public long Off => off;
 	public long Len => len;
 	public int Tid => tid;

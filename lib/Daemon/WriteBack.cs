@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Pager.Kernel;
 using Pager.Protocol;
 
@@ -9,7 +10,9 @@ namespace Pager.Daemon;
 /// copies it from pagerd's own mapping, so a write that lands meanwhile
 /// faults, dirties the page again, and is written back next time. A write
 /// the store took (ok) is durable only once a barrier after it passes
-/// (synced); a failed barrier makes its pages dirty again.
+/// (synced); a failed barrier makes its pages dirty again. The time of
+/// each write (sent to ok or fail) and each sync (asked to answered) is
+/// counted in a Histogram.
 public sealed class WriteBack(Map map)
 {
 	const long MaxRun = 256 << 10;
@@ -24,11 +27,10 @@ public sealed class WriteBack(Map map)
 	public long Writes { get; private set; }
 	public long Fails { get; private set; }
 	public int Writing => inflight.Count;
+	public readonly Histogram WriteTimes = new(), SyncTimes = new();
 
-	sealed record Write(long Off, long Len, long Seq)
-	{
-		public readonly long Sent = Environment.TickCount64;
-	}
+	/// A write sent at a Stopwatch timestamp.
+	sealed record Write(long Off, long Len, long Seq, long Sent);
 
 	/// A sync waiting for its writes and its barrier; Failures are its
 	/// answer, one line a failed range.
@@ -38,8 +40,8 @@ public sealed class WriteBack(Map map)
 		/// The last write it waits for; while its own flush runs, all.
 		public long Upto = long.MaxValue;
 		public readonly Action<List<string>>? Done = done;
+		public readonly long Since = Stopwatch.GetTimestamp();
 		public readonly List<string> Failures = [];
-		public readonly long Asked = Environment.TickCount64;
 		public bool Passed;
 	}
 
@@ -73,7 +75,7 @@ public sealed class WriteBack(Map map)
 		foreach (var c in map.Clients)
 			c.Protect(off, len, true);
 		pages.StartWrite(off / Page.Size, (off + len) / Page.Size);
-		var w = new Write(off, len, ++writeSeq);
+		var w = new Write(off, len, ++writeSeq, Stopwatch.GetTimestamp());
 		inflight.Add(w);
 		map.Store(off, map.Memory.Bytes(off, len));
 	}
@@ -106,6 +108,7 @@ public sealed class WriteBack(Map map)
 			return null;
 		inflight.Remove(w);
 		pages.EndWrite(off / Page.Size, (off + len) / Page.Size);
+		WriteTimes.Since(w.Sent, Stopwatch.GetTimestamp());
 		return w;
 	}
 
@@ -156,6 +159,7 @@ public sealed class WriteBack(Map map)
 			if (!s.Passed || inflight.Any(w => w.Seq <= s.Upto))
 				continue;
 			syncs.Remove(s);
+			SyncTimes.Since(s.Since, Stopwatch.GetTimestamp());
 			s.Done?.Invoke(s.Failures);
 		}
 	}
@@ -177,11 +181,11 @@ public sealed class WriteBack(Map map)
 	{
 		if (map.Opt.Timeout == TimeSpan.Zero)
 			return;
-		long limit = Environment.TickCount64 - (long)map.Opt.Timeout.TotalMilliseconds;
+		long limit = Stopwatch.GetTimestamp() - (long)(map.Opt.Timeout.TotalSeconds * Stopwatch.Frequency);
 		var why = $"timeout: no pager answered in {map.Opt.Timeout.TotalSeconds:0.###}s";
 		foreach (var w in inflight.Where(w => w.Sent < limit).ToList())
 			Failed(w.Off, w.Len, why);
-		foreach (var s in syncs.Where(s => !s.Passed && s.Asked < limit).ToList())
+		foreach (var s in syncs.Where(s => !s.Passed && s.Since < limit).ToList())
 			Barrier(s, why);
 		CheckSyncs();
 	}
