@@ -86,4 +86,26 @@ public sealed class EvictTests : PagerdTest
 		Assert.Throws<Pager.Client.PagerException>(() => d.Ctl("set m readahead=2m"));
 		Assert.Contains("readahead 1m", d.Ctl("stat m"));
 	}
+
+	/// Writers and readers at once on a map whose bound keeps evicting
+	/// what they touch: eviction races first writes to pages, and pagerd
+	/// must neither die nor lose a write (it once marked an evicted page
+	/// dirty and wrote back its own unfilled memory, and died of SIGBUS).
+	[Fact]
+	public void WritersAndReadersAgainstEviction()
+	{
+		var src = RandomFile(1 << 20);
+		var data = RandomFile(1 << 20, 2, "data");
+		d.Ctl($"new m 1m source=file:{src} maxresident=64k dirtylimit=32k");
+		var writer = $"for i in 1 2 3 4 5 6; do mapctl write m 0 <{data} || exit 1; done";
+		var reader = "for i in 1 2 3 4 5 6; do mapctl cat m >/dev/null || exit 1; done";
+		var runs = Together(
+			() => Cmd.Sh(writer, Env, TimeSpan.FromMinutes(3)), () => Cmd.Sh(writer, Env, TimeSpan.FromMinutes(3)),
+			() => Cmd.Sh(reader, Env, TimeSpan.FromMinutes(3)), () => Cmd.Sh(reader, Env, TimeSpan.FromMinutes(3)));
+		Assert.False(d.Proc.HasExited, "pagerd died: " + d.Log);
+		Assert.All(runs, r => Assert.True(r.Code == 0, r.Err));
+		Assert.Equal(0, Mapctl("sync", "m").Code);
+		Assert.Equal(File.ReadAllBytes(data), File.ReadAllBytes(src));
+		Assert.Equal(File.ReadAllBytes(data), Cat("m"));
+	}
 }
