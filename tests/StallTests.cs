@@ -100,4 +100,45 @@ public sealed class StallTests : PagerdTest
 		Assert.NotEqual(0, cat.ExitCode);
 		Healthy(src);
 	}
+
+	/// A FIFO named as a map's source or in a file reply would block
+	/// pagerd in open(2) until someone wrote to it: it is refused as not a
+	/// regular file, and the other map serves meanwhile.
+	[Fact]
+	public void FifoInPlaceOfAFileIsRefused()
+	{
+		var src = Served();
+		var fifo = Path.Combine(tmp, "fifo");
+		Kernel.Posix.Mkfifo(fifo, 0x180);
+		d.Ctl($"new bysource 64k source=file:{fifo} timeout=1s policy=zero");
+		Assert.Equal(new byte[4096], Cat("bysource", "0", "4096"));
+		Assert.Contains(d.Ctl("err bysource"), e => e.Contains($"{fifo} (not a regular file)"));
+		Healthy(src);
+
+		d.Ctl("new byreply 64k timeout=1s policy=zero");
+		using var p = new FifoPager(d, "byreply", r => [FifoPager.Line($"file byreply {r.Off} {r.Len} {fifo} 0")]);
+		Assert.Equal(new byte[4096], Cat("byreply", "0", "4096"));
+		Assert.Contains(d.Ctl("err byreply"), e => e.Contains($"{fifo} (not a regular file)"));
+		Healthy(src);
+	}
+
+	/// A line of 8 MB on the socket is answered err and skipped; the
+	/// connection goes on.
+	[Fact]
+	public void OverlongSocketLineIsAnswered()
+	{
+		var src = Served();
+		using var s = Connect(d.Root);
+		s.SendTimeout = s.ReceiveTimeout = (int)Cmd.Timeout.TotalMilliseconds;
+		var line = new byte[8 << 20];
+		Array.Fill(line, (byte)'x');
+		s.Send(line);
+		s.Send("\nls\n"u8.ToArray());
+		var reply = new List<byte>();
+		var buf = new byte[4096];
+		while (reply.Count(b => b == '\n') < 3)
+			reply.AddRange(buf[..s.Receive(buf)]);
+		Assert.Equal("err control line longer than 4096 bytes\nok 1\nserved 1048576 0 0 no 0 0\n", System.Text.Encoding.ASCII.GetString([.. reply]));
+		Healthy(src);
+	}
 }

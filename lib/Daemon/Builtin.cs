@@ -26,7 +26,7 @@ sealed class Builtin : IDisposable
 			{
 				Posix.Close(fd);
 				fd = -1;
-				fd = Posix.Open(opt.Source[5..], Posix.O_RDONLY);
+				fd = Posix.OpenRegular(opt.Source[5..], Posix.O_RDONLY);
 				openSource = opt.Source;
 			}
 			int want = (int)Math.Clamp(left, 0, buf.Length);
@@ -46,7 +46,7 @@ sealed class Builtin : IDisposable
 		{
 			Posix.Close(wfd);
 			wfd = -1;
-			wfd = Posix.Open(opt.Source[5..], Posix.O_RDWR);
+			wfd = Posix.OpenRegular(opt.Source[5..], Posix.O_RDWR);
 			writeSource = opt.Source;
 		}
 		Posix.PWrite(wfd, bytes[..(int)Math.Clamp(left, 0, bytes.Length)], opt.Offset + off, opt.Source);

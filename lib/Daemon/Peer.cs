@@ -60,11 +60,8 @@ public sealed class Peer(int fd, Loop loop, Action<Peer, string> onLine, Action<
 				Close();
 				return;
 			}
-			lines.Feed(buf.AsSpan(0, n), Line, e =>
-			{
-				Fail(e);
-				Close();
-			});
+			// An overlong line is answered err and skipped to its end.
+			lines.Feed(buf.AsSpan(0, n), Line, Fail);
 			if (n < buf.Length)
 				return;
 		}

@@ -24,12 +24,7 @@ public sealed class ReplyFiles : IDisposable
 			return fd;
 		if (open.Count >= Max)
 			Dispose();
-		fd = Posix.Open(path, Posix.O_RDONLY | Posix.O_NONBLOCK);
-		if (!Posix.IsRegular(fd, path))
-		{
-			Posix.Close(fd);
-			throw new SysException("open", Errno.EINVAL, $"{path} (not a regular file)");
-		}
+		fd = Posix.OpenRegular(path, Posix.O_RDONLY);
 		open[path] = fd;
 		return fd;
 	}

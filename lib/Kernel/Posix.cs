@@ -23,6 +23,19 @@ public static unsafe class Posix
 			return Sys.Check(LibC.open(p, flags | O_CLOEXEC, (mode_t)(uint)mode), "open", path);
 	}
 
+	/// Opens a regular file, never waiting (a FIFO in its place would wait
+	/// for a writer); anything but a regular file is refused.
+	public static int OpenRegular(string path, int flags)
+	{
+		int fd = Open(path, flags | O_NONBLOCK);
+		if (!IsRegular(fd, path))
+		{
+			Close(fd);
+			throw new SysException("open", Errno.EINVAL, $"{path} (not a regular file)");
+		}
+		return fd;
+	}
+
 	/// open(2) that reports failure as -errno instead of throwing.
 	public static int TryOpen(string path, int flags, int mode = 0)
 	{
