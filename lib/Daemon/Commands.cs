@@ -181,8 +181,18 @@ public sealed class Commands : IDisposable
 			throw;
 		}
 		var uffd = Userfaultfd.Adopt(fd);
+		bool ro = m.Opt.ReadOnly || c.Fields.Get("mode") == "ro";
+		try
+		{
+			ClientCheck.Verify(uffd, p.Pid, @base, m, ro);
+		}
+		catch
+		{
+			uffd.Dispose();
+			throw;
+		}
 		Posix.SetNonblock(fd, true);
-		var a = new Attachment(m, p, uffd, @base, m.Opt.ReadOnly || c.Fields.Get("mode") == "ro");
+		var a = new Attachment(m, p, uffd, @base, ro);
 		m.Clients.Add(a);
 		p.Attached.Add(a);
 		loop.Add(fd, Epoll.In, _ => Events(a));

@@ -11,11 +11,13 @@ namespace Pager.Daemon;
 /// as the peer reads them, never waiting in the loop: a peer that lets
 /// more than MaxQueued pile up is not reading and is dropped; a note
 /// finding more than MaxNotes queued is left out, and counted.
-public sealed class Peer(int fd, Loop loop, Action<Peer, string> onLine, Action<Peer> onClose)
+public sealed class Peer(int fd, int pid, Loop loop, Action<Peer, string> onLine, Action<Peer> onClose)
 {
 	const int MaxQueued = 4 << 20, MaxNotes = 256 << 10;
 
 	public readonly int Fd = fd;
+	/// The process that connected (SO_PEERCRED).
+	public readonly int Pid = pid;
 	public readonly List<Attachment> Attached = [];
 	readonly List<int> fds = [];
 	readonly LineBuffer lines = new();

@@ -97,23 +97,24 @@ public sealed class Server : IDisposable
 			}
 			if (fd < 0)
 				return;
-			if (!Admit(fd))
+			int pid = Admit(fd);
+			if (pid < 0)
 				continue;
 			Posix.SetNonblock(fd, true);
-			var p = new Peer(fd, loop, SocketLine, Closed);
+			var p = new Peer(fd, pid, loop, SocketLine, Closed);
 			peers.Add(p);
 			loop.Add(fd, Epoll.In, p.Ready);
 		}
 	}
 
-	/// Whether the process that connected is pagerd's own user's; one of
-	/// another user is told why and dropped.
-	bool Admit(int fd)
+	/// The process that connected, if it is pagerd's own user's; one of
+	/// another user is told why and dropped (-1).
+	int Admit(int fd)
 	{
 		var (pid, uid) = UnixSocket.Peer(fd);
 		uint me = Posix.Geteuid();
 		if (uid == me)
-			return true;
+			return pid;
 		var why = $"refused: uid {uid} (pid {pid}) is not uid {me}, whose pagerd this is";
 		log("socket: " + why);
 		try
@@ -124,7 +125,7 @@ public sealed class Server : IDisposable
 		{
 		}
 		Posix.Close(fd);
-		return false;
+		return -1;
 	}
 
 	/// A line on the socket: answered with its reply, or with err.

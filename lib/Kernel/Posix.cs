@@ -227,6 +227,26 @@ public static unsafe class Posix
 		return ((uint)st.st_mode & (uint)LibC.S_IFMT) == (uint)LibC.S_IFREG;
 	}
 
+	/// readlink(2): where a symbolic link (a /proc fd link, say) points.
+	public static string Readlink(string path)
+	{
+		var buf = new byte[4096];
+		fixed (byte* p = Z(path))
+		fixed (byte* b = buf)
+		{
+			long n = Sys.Check((long)LibC.readlink(p, b, buf.Length), "readlink", path);
+			return Encoding.UTF8.GetString(buf, 0, (int)n);
+		}
+	}
+
+	/// fstat(2): the inode number of fd's file.
+	public static ulong Inode(int fd, string what)
+	{
+		stat st;
+		Sys.Check(LibC.fstat(fd, &st), "fstat", what);
+		return (ulong)st.st_ino;
+	}
+
 	/// What lstat(2) says of a path, the link itself if it is one.
 	public readonly record struct FileInfo(uint Uid, uint Mode, bool IsDir, bool IsLink, bool IsFifo);
 
