@@ -18,6 +18,13 @@ public sealed class SourceConfig
 	public bool Inline;
 	/// 9p: the attach name, the export on the server.
 	public string Aname = "";
+	/// redis: how many replicas a sync waits for; null: 1 if the cluster has replicas, else 0.
+	public int? Replicas;
+	/// redis: how long a request waits for the cluster (a failover, a node
+	/// restarting) and a sync for its replicas.
+	public TimeSpan Wait = TimeSpan.FromSeconds(10);
+	/// redis: bytes never written are errors, not zeros.
+	public bool Strict;
 	/// Where a source says what the user should know but pagerd need not.
 	public Action<string> Warn = _ => { };
 }
@@ -44,21 +51,23 @@ public abstract class Source(string name)
 	/// Makes everything written so far durable: null, or what went wrong.
 	public virtual string? Sync() => null;
 
-	/// The source named by spec: file:PATH, 9p:tcp!HOST!PORT/PATH, zero,
-	/// pattern or exec:COMMAND.
+	/// The source named by spec: file:PATH, 9p:tcp!HOST!PORT/PATH,
+	/// redis:tcp!HOST!PORT[,...]/PREFIX, zero, pattern or exec:COMMAND.
 	public static Source Open(string spec, SourceConfig c)
 	{
 		if (spec.StartsWith("file:") && spec.Length > 5)
 			return new FileSource(spec, spec[5..], c);
 		if (Dial.Is(spec))
 			return new NinePSource(spec, c);
+		if (RedisSpec.Is(spec))
+			return new RedisSource(spec, c);
 		if (spec.StartsWith("exec:") && spec.Length > 5)
 			return new ExecSource(spec, spec[5..], c);
 		return spec switch
 		{
 			"zero" => new ZeroSource(),
 			"pattern" => new PatternSource(),
-			_ => throw new ArgumentException($"unknown source '{spec}' (want file:PATH, 9p:tcp!HOST!PORT/PATH, zero, pattern or exec:COMMAND)"),
+			_ => throw new ArgumentException($"unknown source '{spec}' (want file:PATH, 9p:tcp!HOST!PORT/PATH, redis:tcp!HOST!PORT[,...]/PREFIX, zero, pattern or exec:COMMAND)"),
 		};
 	}
 
