@@ -28,8 +28,15 @@ public sealed class RedisSource : Source
 	readonly Lock l = new();
 	/// Each node's connection count: it changes when a connection is lost or remade.
 	readonly Dictionary<EndPoint, (long Epoch, string Why)> conns = [];
-	/// The masters written through since the last sync, with their epoch before the first of those writes.
-	Dictionary<EndPoint, long> written = [];
+	/// Each page written and not yet known replicated: the masters its
+	/// last write went by, each with its connection's epoch before it.
+	/// A sync that fails keeps the pages of the masters that failed it, so
+	/// that no later sync passes until they are written again.
+	Dictionary<long, Via[]> unsynced = [];
+
+	/// A master a write went by, and its connection's epoch then.
+	readonly record struct Via(EndPoint Node, long Epoch);
+	const long Redirected = -1;
 
 	/// One key's part of a request: map bytes Off..Off+Len, at Lo in the key's value.
 	readonly record struct Piece(RedisKey Key, long Off, int Lo, int Len);
@@ -112,48 +119,55 @@ public sealed class RedisSource : Source
 	public override Msg Write(Msg w)
 	{
 		var ps = Pieces(w.Off, w.End);
-		var before = new EndPoint?[ps.Count];
-		long[] epochs = new long[ps.Count];
-		for (int i = 0; i < ps.Count; i++)
-			(before[i], epochs[i]) = Where(ps[i].Key);
+		var before = ps.Select(p => Where(p.Key)).ToArray();
 		var why = Pipeline(ps, i => db.StringSetRangeAsync(ps[i].Key, ps[i].Lo, w.Payload.AsMemory((int)(ps[i].Off - w.Off), ps[i].Len)));
-		// A redirection moves a write to another master; WAIT there too.
 		for (int i = 0; i < ps.Count; i++)
 			if (why[i] is null)
-			{
-				Wrote(before[i], epochs[i]);
-				Wrote(Where(ps[i].Key).Node, epochs[i]);
-			}
+				Wrote(ps[i], before[i]);
 		var failed = why.FirstOrDefault(x => x is not null);
 		return failed is null ? Written(w) : FailWrite(w, failed);
 	}
 
-	/// WAIT on every master written through since the last sync.
+	/// WAIT on every master that took a page not yet known replicated.
 	public override string? Sync()
 	{
-		Dictionary<EndPoint, long> taken;
+		Dictionary<long, Via[]> taken;
 		lock (l)
 		{
-			taken = written;
-			written = [];
+			taken = unsynced;
+			unsynced = [];
 		}
 		if (taken.Count == 0)
 			return null;
 		int n = replicas ?? (mux.GetServers().Any(s => s.IsReplica) ? 1 : 0);
-		var checks = taken.Select(kv => Task.Run(() => Replicated(kv.Key, kv.Value, n))).ToArray();
+		var vias = taken.Values.SelectMany(v => v).Distinct().ToList();
+		var checks = vias.Select(v => Task.Run(() => Replicated(v, n))).ToArray();
 		Task.WaitAll(checks);
-		var errs = checks.Select(t => t.Result).Where(e => e is not null).ToList();
-		return errs.Count == 0 ? null : string.Join("; ", errs);
+		var failed = vias.Where((v, i) => checks[i].Result is not null).ToHashSet();
+		if (failed.Count == 0)
+			return null;
+		lock (l)
+			foreach (var (page, v) in taken)
+				if (v.Any(failed.Contains))
+					unsynced.TryAdd(page, v); // unless written again meanwhile
+		return string.Join("; ", checks.Select(t => t.Result).Where(e => e is not null).Distinct());
 	}
 
-	/// Null when node's writes since epoch reached n replicas within the wait, else why not.
-	async Task<string?> Replicated(EndPoint node, long epoch, int n)
+	/// Null when the writes v.Node took on its connection of epoch
+	/// v.Epoch reached n replicas within the wait, else why not.
+	async Task<string?> Replicated(Via v, int n)
 	{
-		string name = $"redis {Node(node)}";
-		lock (l)
-			if (Epoch(node).Epoch != epoch)
-				return $"{name}: {Epoch(node).Why} since it took writes; they may not be replicated";
-		var s = mux.GetServer(node);
+		string name = $"redis {Node(v.Node)}";
+		string? Moved()
+		{
+			lock (l)
+				return v.Epoch == Redirected ? $"{name}: took writes by redirection; their replication cannot be confirmed"
+					: Epoch(v.Node).Epoch == v.Epoch ? null
+					: $"{name}: {Epoch(v.Node).Why} since it took writes; they may not be replicated";
+		}
+		if (Moved() is string m)
+			return m;
+		var s = mux.GetServer(v.Node);
 		if (s.IsReplica)
 			return $"{name}: no longer a master (failed over) since it took writes; they may not be replicated";
 		if (n == 0)
@@ -167,12 +181,9 @@ public sealed class RedisSource : Source
 		{
 			return $"{name}: {Cause(e)}";
 		}
-		lock (l)
-			if (Epoch(node).Epoch != epoch)
-				return $"{name}: {Epoch(node).Why} since it took writes; they may not be replicated";
-		if (got < n)
-			return $"{name}: {got} of {n} replicas have the writes after {Seconds(wait)}";
-		return null;
+		if (Moved() is string m2)
+			return m2;
+		return got < n ? $"{name}: {got} of {n} replicas have the writes after {Seconds(wait)}" : null;
 	}
 
 	/// The pieces of map bytes off..end, one per chunk.
@@ -264,13 +275,22 @@ public sealed class RedisSource : Source
 			return (ep, Epoch(ep).Epoch);
 	}
 
-	void Wrote(EndPoint? node, long epoch)
+	/// Piece p was written: the master it went by before, and the one that
+	/// serves it now. When they differ, a redirection moved the write, at a
+	/// moment not known, so no WAIT can confirm it: Redirected fails the
+	/// next sync, and pagerd writes the page again, straight to the new master.
+	void Wrote(Piece p, (EndPoint? Node, long Epoch) before)
 	{
-		if (node is null)
-			return;
+		var after = Where(p.Key);
+		var v = new List<Via>();
+		if (before.Node is not null)
+			v.Add(new Via(before.Node, before.Epoch));
+		if (after.Node is not null && !after.Node.Equals(before.Node))
+			v.Add(new Via(after.Node, Redirected));
+		Via[] vias = [.. v];
 		lock (l)
-			if (!written.TryGetValue(node, out long e) || epoch < e)
-				written[node] = epoch;
+			for (long o = p.Off; o < p.Off + p.Len; o += Page)
+				unsynced[o / Page] = vias;
 	}
 
 	(long Epoch, string Why) Epoch(EndPoint ep) => conns.TryGetValue(ep, out var e) ? e : (0, "");

@@ -34,6 +34,7 @@ public sealed class RedisCluster : IDisposable
 		internal Process? Proc;
 		internal readonly StringBuilder Log = new();
 		public bool Running => Proc is { HasExited: false };
+		public int Pid => Proc?.Id ?? 0;
 		public string Address => $"127.0.0.1:{Port}";
 		public override string ToString() => Address;
 	}
@@ -182,7 +183,10 @@ public sealed class RedisCluster : IDisposable
 	}
 
 	/// The node that is master for key's slot now, as the running nodes see it.
-	public Node MasterOf(string key)
+	public Node MasterOf(string key) => TryMasterOf(key) ?? throw new InvalidOperationException($"no master serves {key}");
+
+	/// The master for key's slot, or null while none does (in a failover).
+	public Node? TryMasterOf(string key)
 	{
 		var slot = int.Parse(Cli(null, "CLUSTER", "KEYSLOT", key).Text.Trim());
 		// CLUSTER NODES lines are id addr flags master ping pong epoch state slots...
@@ -202,7 +206,7 @@ public sealed class RedisCluster : IDisposable
 				}
 			}
 		}
-		throw new InvalidOperationException($"no master serves slot {slot} of {key}");
+		return null;
 	}
 
 	/// The replicas of master m, as the running nodes see them.
@@ -220,7 +224,8 @@ public sealed class RedisCluster : IDisposable
 	}
 
 	/// Waits until every running node says cluster_state:ok and sees the
-	/// same masters, none of them failed.
+	/// same masters, none of them failed, and every replica is in step
+	/// with its master (master_link_status:up).
 	public void WaitHealthy()
 	{
 		Cmd.WaitFor(() =>
@@ -228,6 +233,12 @@ public sealed class RedisCluster : IDisposable
 			var up = nodes.Where(n => n.Running).ToList();
 			if (!up.All(n => Cli(n, "CLUSTER", "INFO").Text.Contains("cluster_state:ok")))
 				return false;
+			foreach (var n in up)
+			{
+				var info = Cli(n, "INFO", "replication").Text;
+				if (info.Contains("role:slave") && !info.Contains("master_link_status:up"))
+					return false;
+			}
 			var m = up.Select(Masters).ToList();
 			return m.All(s => s.SetEquals(m[0]) && s.All(p => nodes.Single(x => x.Port == p).Running));
 		}, "the redis cluster to be ok", Timeout);
@@ -271,7 +282,7 @@ public sealed class RedisCluster : IDisposable
 			"--dir", n.Dir, "--daemonize", "no", "--logfile", "",
 			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
 			"--cluster-node-timeout", $"{NodeTimeoutMs}", "--cluster-announce-ip", "127.0.0.1",
-			"--save", "", "--appendonly", "no" })
+			"--save", "", "--appendonly", "no", "--repl-diskless-sync-delay", "0" })
 			psi.ArgumentList.Add(a);
 		var p = new Process { StartInfo = psi };
 		p.OutputDataReceived += (_, e) => Note(n, e.Data);
