@@ -25,6 +25,7 @@ public sealed class RedisCluster : IDisposable
 
 	readonly string root = Directory.CreateTempSubdirectory("pager-redis-").FullName;
 	readonly Node[] nodes;
+	readonly bool persist;
 
 	/// One redis-server: its port, its directory and, while it runs, its process.
 	public sealed class Node(int port, string dir)
@@ -51,18 +52,21 @@ public sealed class RedisCluster : IDisposable
 		};
 	}
 
-	RedisCluster(int count)
+	RedisCluster(int count, bool persist)
 	{
+		this.persist = persist;
 		nodes = [.. FreePorts(count).Select(p => new Node(p, Directory.CreateDirectory(Path.Combine(root, $"{p}")).FullName))];
 		lock (live)
 			live.Add(this);
 	}
 
 	/// Starts masters masters with replicas replicas each, makes them a
-	/// cluster and waits until every node says the cluster is ok.
-	public static RedisCluster Start(int masters = 3, int replicas = 1)
+	/// cluster and waits until every node says the cluster is ok. With
+	/// persist, each node keeps an append-only file, fsynced at every
+	/// write, so that a cluster stopped whole comes back with its data.
+	public static RedisCluster Start(int masters = 3, int replicas = 1, bool persist = false)
 	{
-		var c = new RedisCluster(masters * (1 + replicas));
+		var c = new RedisCluster(masters * (1 + replicas), persist);
 		try
 		{
 			foreach (var n in c.nodes)
@@ -275,14 +279,16 @@ public sealed class RedisCluster : IDisposable
 			UseShellExecute = false,
 			WorkingDirectory = n.Dir,
 		};
-		// No config file: everything on the command line. No persistence
-		// (save "", no AOF): durability here is replication alone.
+		// No config file: everything on the command line. No snapshots;
+		// an append-only file only with persist, else durability here is
+		// replication alone.
 		foreach (var a in new[] {
 			"--port", $"{n.Port}", "--bind", "127.0.0.1", "--protected-mode", "no",
 			"--dir", n.Dir, "--daemonize", "no", "--logfile", "",
 			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
 			"--cluster-node-timeout", $"{NodeTimeoutMs}", "--cluster-announce-ip", "127.0.0.1",
-			"--save", "", "--appendonly", "no", "--repl-diskless-sync-delay", "0" })
+			"--save", "", "--repl-diskless-sync-delay", "0",
+			"--appendonly", persist ? "yes" : "no", "--appendfsync", "always" })
 			psi.ArgumentList.Add(a);
 		var p = new Process { StartInfo = psi };
 		p.OutputDataReceived += (_, e) => Note(n, e.Data);

@@ -8,3 +8,11 @@ public sealed class RedisClusterFixture : IDisposable
 
 	public void Dispose() => Cluster.Dispose();
 }
+
+/// The same with persistence: every node keeps an append-only file.
+public sealed class PersistentRedisClusterFixture : IDisposable
+{
+	public RedisCluster Cluster { get; } = RedisCluster.Start(persist: true);
+
+	public void Dispose() => Cluster.Dispose();
+}
