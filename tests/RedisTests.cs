@@ -224,3 +224,46 @@ public sealed class RedisTests(RedisClusterFixture f) : Live, IClassFixture<Redi
 		return runs;
 	}
 }
+
+/// The redis: address and pagefill's options for it, without a cluster.
+public sealed class RedisSpecTests
+{
+	[Fact]
+	public void ParsesSeedsAndPrefix()
+	{
+		var s = RedisSpec.Parse("redis:tcp!10.0.0.7!7000,tcp!db!7001/maps/disk.v2");
+		Assert.Equal([("10.0.0.7", 7000), ("db", 7001)], s.Seeds);
+		Assert.Equal("maps/disk.v2", s.Prefix);
+		Assert.Equal("maps/disk.v2:17", s.Key(17));
+		Assert.Equal("redis:tcp!10.0.0.7!7000,tcp!db!7001/maps/disk.v2", s.ToString());
+	}
+
+	[Theory]
+	[InlineData("redis:tcp!h!1", "no prefix")]
+	[InlineData("redis:tcp!h!1/", "no prefix")]
+	[InlineData("redis:h!1/p", "bad node 'h!1'")]
+	[InlineData("redis:udp!h!1/p", "bad node 'udp!h!1'")]
+	[InlineData("redis:tcp!!1/p", "no host")]
+	[InlineData("redis:tcp!h!0/p", "bad port '0'")]
+	[InlineData("redis:tcp!h!1,/p", "bad node ''")]
+	[InlineData("redis:tcp!h!1/a b", "' ' in the prefix (letters, digits and . _ - : / only)")]
+	[InlineData("redis:tcp!h!1/a{b}", "braces in the prefix would make a hash tag, putting the map on one node")]
+	public void RefusesBadAddresses(string source, string why)
+	{
+		var e = Assert.Throws<ArgumentException>(() => RedisSpec.Parse(source));
+		Assert.Equal($"bad redis address '{source}': {why}; want redis:tcp!HOST!PORT[,tcp!HOST!PORT...]/PREFIX", e.Message);
+	}
+
+	[Theory]
+	[InlineData("-e", "zero", "-e, -r and -t are for redis: sources")]
+	[InlineData("-r", "1", "file:/dev/null", "-e, -r and -t are for redis: sources")]
+	[InlineData("-r", "x", "redis:tcp!127.0.0.1!1/p", "bad replica count 'x'")]
+	[InlineData("-t", "0", "redis:tcp!127.0.0.1!1/p", "bad wait '0': want more than 0 and at most 1h")]
+	[InlineData("-t", "soon", "redis:tcp!127.0.0.1!1/p", "bad wait 'soon'")]
+	public void RefusesOptionsThatDoNotFit(params string[] args)
+	{
+		var r = Cmd.Run("pagefill", args[..^1], Streams.B(""));
+		Assert.Equal(1, r.Code);
+		Assert.StartsWith($"pagefill: {args[^1]}\nusage: pagefill ", r.Err);
+	}
+}
