@@ -176,7 +176,7 @@ public sealed class RedisTests(RedisClusterFixture f) : Live, IClassFixture<Redi
 	[Fact]
 	public void LoadAndUnloadAFile()
 	{
-		const int size = (96 << 20) + 12345;
+		const int size = (256 << 20) + 12345;
 		var (file, bytes) = RandomFile("disk.img", size);
 		var copy = Path.Combine(Path.GetDirectoryName(file)!, "copy.img");
 		var script = Path.Combine(Cmd.Repo, "rc", "redisload");
