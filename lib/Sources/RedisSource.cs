@@ -79,42 +79,49 @@ public sealed class RedisSource : Source
 		var got = new RedisValue[ps.Count];
 		var why = Pipeline(ps, i => Get(ps[i], got, i));
 		var b = new byte[w.End - w.Off];
-		var r = new List<Msg>();
-		long run = -1, runEnd = -1;
-		void Flush()
-		{
-			if (run >= 0)
-				r.Add(Data(w, run, b[(int)(run - w.Off)..(int)(runEnd - w.Off)]));
-			run = -1;
-		}
+		var runs = new List<Run>();
 		for (int i = 0; i < ps.Count; i++)
 		{
 			var p = ps[i];
-			// GETRANGE stops at the end of the value: past it no write has
-			// reached, and the bytes read as zeros unless strict.
-			long had = 0;
-			if (why[i] is null)
+			if (why[i] is not null)
 			{
-				var v = (ReadOnlyMemory<byte>)got[i];
-				v.Span.CopyTo(b.AsSpan((int)(p.Off - w.Off)));
-				had = strict ? Math.Min(p.Len, RoundUp(v.Length)) : p.Len;
-			}
-			if (had > 0)
-			{
-				if (run < 0)
-					run = p.Off;
-				runEnd = p.Off + had;
-			}
-			if (had == p.Len)
+				Add(runs, new Run(Verb.Error, p.Off, p.Off + p.Len, why[i]));
 				continue;
-			// The rest of the piece cannot be had: an error for what was asked, read-ahead left out.
-			Flush();
-			long e = Math.Min(p.Off + p.Len, w.Need), at = p.Off + had;
-			if (at < e)
-				r.Add(Fail(w.Map, at, e, why[i] ?? $"{Name}: offset 0x{at:x} was never written"));
+			}
+			// GETRANGE stops at the end of the value: past it no write has
+			// reached, and the bytes are zeros, or with -e missing.
+			var v = (ReadOnlyMemory<byte>)got[i];
+			v.Span.CopyTo(b.AsSpan((int)(p.Off - w.Off)));
+			long had = p.Off + Math.Min(p.Len, RoundUp(v.Length));
+			if (had > p.Off)
+				Add(runs, new Run(Verb.Data, p.Off, had, null));
+			if (had < p.Off + p.Len)
+				Add(runs, strict ? new Run(Verb.Error, had, p.Off + p.Len, $"{Name}: offset 0x{had:x} was never written")
+					: new Run(Verb.Zero, had, p.Off + p.Len, null));
 		}
-		Flush();
+		var r = new List<Msg>();
+		foreach (var x in runs)
+		{
+			if (x.Verb == Verb.Data)
+				r.Add(Data(w, x.Off, b[(int)(x.Off - w.Off)..(int)(x.End - w.Off)]));
+			else if (x.Verb == Verb.Zero)
+				r.Add(Msg.Range(Verb.Zero, w.Map, x.Off, x.End - x.Off));
+			else if (x.Off < w.Need)
+				r.Add(Fail(w.Map, x.Off, Math.Min(x.End, w.Need), x.Why!)); // read-ahead that cannot be had is left out
+		}
 		return r;
+	}
+
+	/// Part of a read's answer: bytes read, zeros, or an error and why.
+	readonly record struct Run(Verb Verb, long Off, long End, string? Why);
+
+	/// Adds x to runs, joined to the last if it follows on of the same kind.
+	static void Add(List<Run> runs, Run x)
+	{
+		if (runs.Count > 0 && runs[^1] is var last && last.End == x.Off && last.Verb == x.Verb && last.Why == x.Why)
+			runs[^1] = last with { End = x.End };
+		else
+			runs.Add(x);
 	}
 
 	public override Msg Write(Msg w)
