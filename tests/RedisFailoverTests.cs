@@ -197,4 +197,52 @@ public sealed class RedisFailoverTests(RedisClusterFixture f) : Live, IClassFixt
 		Assert.Equal(bytes, c.GetOn(replica, $"{prefix}:0")![..bytes.Length]);
 		Assert.Equal(bytes, c.GetOn(master, $"{prefix}:0")![..bytes.Length]);
 	}
+
+	/// A slot migrating from one master to another under a pagefill that
+	/// knows the old layout: reads follow ASK while the slot moves and
+	/// MOVED after; a write sent by ASK to the new master is synced only
+	/// once that master's replicas have it.
+	[Fact]
+	public void ReadsAndWritesFollowASlotThatMoves()
+	{
+		var key = $"{prefix}:0";
+		var want = Bytes(2 * Chunk, 13);
+		Store(want);
+		var from = c.MasterOf(key);
+		var to = c.Nodes.First(n => n != from && c.Masters(from).Contains(n.Port));
+		string Id(RedisCluster.Node n) => c.Cli(n, "CLUSTER", "MYID").Text.Trim();
+		var slot = c.Cli(null, "CLUSTER", "KEYSLOT", key).Text.Trim();
+		using var s = new PagefillNinePTests.Session(["-t", "1s", Src]);
+		Assert.Equal(want[..4096], s.Data(0, 4096, "read m 0 4096\n"));
+		// The slot moves: the key is on the new master, the old one answers ASK.
+		Assert.Equal("OK", c.Direct(to, "CLUSTER", "SETSLOT", slot, "IMPORTING", Id(from)).Text.Trim());
+		Assert.Equal("OK", c.Direct(from, "CLUSTER", "SETSLOT", slot, "MIGRATING", Id(to)).Text.Trim());
+		Assert.Equal("OK", c.Direct(from, "MIGRATE", "127.0.0.1", $"{to.Port}", key, "0", "5000").Text.Trim());
+		Assert.StartsWith("ASK ", c.Direct(from, "GET", key).Text);
+		Assert.Equal(want[4096..8192], s.Data(4096, 4096, "read m 4096 4096\n"));
+		// The write goes by ASK to the new master: its WAIT is the one that
+		// counts, so with its replicas frozen the sync fails naming it.
+		var p = Bytes(4096, 14);
+		foreach (var r in c.ReplicasOf(to))
+			c.Pause(r);
+		s.Send(PagefillWriteTests.Cat(W("m", 8192, p), B("sync m 1\n")));
+		Assert.Equal("ok m 8192 4096", s.Line());
+		Assert.Equal($"redis tcp!127.0.0.1!{to.Port}: 0 of 1 replicas have the writes after 1s", s.Next().Key("err"));
+		foreach (var r in c.ReplicasOf(to))
+			c.Resume(r);
+		c.WaitHealthy();
+		s.Send(PagefillWriteTests.Cat(W("m", 8192, p), B("sync m 2\n")));
+		Assert.Equal("ok m 8192 4096", s.Line());
+		Assert.Equal("synced m 2", s.Line());
+		Assert.Equal(p, c.GetOn(to, key)![8192..12288]);
+		p.CopyTo(want, 8192);
+		// The move is done: the masters are told, and the old one answers MOVED.
+		foreach (var m in new[] { to, from })
+			Assert.Equal("OK", c.Direct(m, "CLUSTER", "SETSLOT", slot, "NODE", Id(to)).Text.Trim());
+		Assert.StartsWith("MOVED ", c.Direct(from, "GET", key).Text);
+		foreach (var r in c.ReplicasOf(to))
+			Assert.Equal(p, c.GetOn(r, key)![8192..12288]);
+		Assert.Equal(want[..Chunk], s.Data(0, Chunk, $"read m 0 {Chunk}\n"));
+		Assert.Equal(0, s.Close());
+	}
 }

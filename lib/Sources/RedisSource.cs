@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Pager.Protocol;
 using StackExchange.Redis;
+using StackExchange.Redis.Profiling;
 
 namespace Pager.Sources;
 
@@ -27,6 +28,9 @@ public sealed class RedisSource : Source
 	readonly TimeSpan wait;
 	readonly bool strict;
 	readonly Lock l = new();
+	/// The write being made on this thread, so that the client says which
+	/// node each of its commands went to, redirections included.
+	readonly AsyncLocal<ProfilingSession?> profile = new();
 	/// Each node's connection count: it changes when a connection is lost or remade.
 	readonly Dictionary<EndPoint, (long Epoch, string Why)> conns = [];
 	/// Each page written and not yet known replicated: the masters its
@@ -37,7 +41,8 @@ public sealed class RedisSource : Source
 
 	/// A master a write went by, and its connection's epoch then.
 	readonly record struct Via(EndPoint Node, long Epoch);
-	const long Redirected = -1;
+	/// The epoch of a node a write is not known to have gone by: fails the sync.
+	const long Unknown = -1;
 
 	/// One key's part of a request: map bytes Off..Off+Len, at Lo in the key's value.
 	readonly record struct Piece(RedisKey Key, long Off, int Lo, int Len);
@@ -65,6 +70,7 @@ public sealed class RedisSource : Source
 		mux = ConnectionMultiplexer.Connect(o);
 		mux.ConnectionFailed += (_, e) => Bump(e.EndPoint, e.ConnectionType, Cause(e.Exception, e.FailureType));
 		mux.ConnectionRestored += (_, e) => Bump(e.EndPoint, e.ConnectionType, "connection remade");
+		mux.RegisterProfiler(() => profile.Value);
 		db = mux.GetDatabase();
 		// Say at once that no seed answers, but serve anyway: the cluster may be on its way up.
 		if (!mux.IsConnected)
@@ -127,11 +133,20 @@ public sealed class RedisSource : Source
 	public override Msg Write(Msg w)
 	{
 		var ps = Pieces(w.Off, w.End);
-		var before = ps.Select(p => Where(p.Key)).ToArray();
-		var why = Pipeline(ps, i => db.StringSetRangeAsync(ps[i].Key, ps[i].Lo, w.Payload.AsMemory((int)(ps[i].Off - w.Off), ps[i].Len)));
-		for (int i = 0; i < ps.Count; i++)
-			if (why[i] is null)
-				Wrote(ps[i], before[i]);
+		Dictionary<EndPoint, (long Epoch, string Why)> before;
+		lock (l)
+			before = new(conns);
+		profile.Value = new ProfilingSession();
+		string?[] why;
+		try
+		{
+			why = Pipeline(ps, i => db.StringSetRangeAsync(ps[i].Key, ps[i].Lo, w.Payload.AsMemory((int)(ps[i].Off - w.Off), ps[i].Len)));
+		}
+		finally
+		{
+			Wrote(ps, before, profile.Value.FinishProfiling());
+			profile.Value = null;
+		}
 		var failed = why.FirstOrDefault(x => x is not null);
 		return failed is null ? Written(w) : FailWrite(w, failed);
 	}
@@ -169,7 +184,7 @@ public sealed class RedisSource : Source
 		string? Moved()
 		{
 			lock (l)
-				return v.Epoch == Redirected ? $"{name}: took writes by redirection; their replication cannot be confirmed"
+				return v.Epoch == Unknown ? $"{name}: took writes the client could not trace; their replication cannot be confirmed"
 					: Epoch(v.Node).Epoch == v.Epoch ? null
 					: $"{name}: {Epoch(v.Node).Why} since it took writes; they may not be replicated";
 		}
@@ -283,22 +298,26 @@ public sealed class RedisSource : Source
 			return (ep, Epoch(ep).Epoch);
 	}
 
-	/// Piece p was written: the master it went by before, and the one that
-	/// serves it now. When they differ, a redirection moved the write, at a
-	/// moment not known, so no WAIT can confirm it: Redirected fails the
-	/// next sync, and pagerd writes the page again, straight to the new master.
-	void Wrote(Piece p, (EndPoint? Node, long Epoch) before)
+	/// The pieces were written (some may have failed: they are written
+	/// again): each page of them is unconfirmed, by the nodes the client
+	/// says its SETRANGEs went to (after any ASK or MOVED), with their
+	/// connections' epochs from before the write.
+	void Wrote(List<Piece> ps, Dictionary<EndPoint, (long Epoch, string Why)> before, IEnumerable<IProfiledCommand> cmds)
 	{
-		var after = Where(p.Key);
-		var v = new List<Via>();
-		if (before.Node is not null)
-			v.Add(new Via(before.Node, before.Epoch));
-		if (after.Node is not null && !after.Node.Equals(before.Node))
-			v.Add(new Via(after.Node, Redirected));
-		Via[] vias = [.. v];
+		var list = cmds.Where(c => c.Command == "SETRANGE").ToList();
+		var resent = list.Select(c => c.RetransmissionOf).Where(c => c is not null).ToHashSet();
+		var vias = list.Where(c => !resent.Contains(c) && c.EndPoint is not null)
+			.Select(c => new Via(c.EndPoint, before.TryGetValue(c.EndPoint, out var e) ? e.Epoch : 0)).Distinct().ToList();
+		// Which piece went where is not kept; every page answers to every node the write went by.
+		if (vias.Count == 0)
+			foreach (var p in ps)
+				if (Where(p.Key) is { Node: not null } x)
+					vias.Add(new Via(x.Node, Unknown));
+		Via[] all = [.. vias];
 		lock (l)
-			for (long o = p.Off; o < p.Off + p.Len; o += Page)
-				unsynced[o / Page] = vias;
+			foreach (var p in ps)
+				for (long o = p.Off; o < p.Off + p.Len; o += Page)
+					unsynced[o / Page] = all;
 	}
 
 	(long Epoch, string Why) Epoch(EndPoint ep) => conns.TryGetValue(ep, out var e) ? e : (0, "");

@@ -148,6 +148,10 @@ public sealed class RedisCluster : IDisposable
 	public Cmd.Result Cli(Node? n, params string[] args) =>
 		Cmd.Run(CliExe, ["-c", "-p", $"{(n ?? nodes.First(x => x.Running)).Port}", "--raw", .. args], null, null, Timeout);
 
+	/// Runs redis-cli against node n alone: redirections come back as replies.
+	public Cmd.Result Direct(Node n, params string[] args) =>
+		Cmd.Run(CliExe, ["-p", $"{n.Port}", "--raw", .. args], null, null, Timeout);
+
 	/// A key's value as redis-cli reads it back (raw, less the newline it
 	/// adds), or null when the key does not exist.
 	public byte[]? Get(string key)
@@ -162,13 +166,14 @@ public sealed class RedisCluster : IDisposable
 	}
 
 	/// key's value as node n has it, asked directly (READONLY, so that a
-	/// replica answers from its own copy), or null when n has no such key.
+	/// replica answers from its own copy; ASKING, so that a master
+	/// importing the key's slot does), or null when n has no such key.
 	public byte[]? GetOn(Node n, string key)
 	{
-		var r = Cmd.Run(CliExe, ["-p", $"{n.Port}", "--raw"], Encoding.ASCII.GetBytes($"READONLY\nEXISTS {key}\nGET {key}\n"), null, Timeout);
-		var ok = Encoding.ASCII.GetBytes("OK\n1\n");
+		var r = Cmd.Run(CliExe, ["-p", $"{n.Port}", "--raw"], Encoding.ASCII.GetBytes($"READONLY\nASKING\nEXISTS {key}\nASKING\nGET {key}\n"), null, Timeout);
+		var ok = "OK\nOK\n1\nOK\n"u8;
 		if (r.Code != 0 || !r.Out.AsSpan().StartsWith(ok))
-			return r.Out.AsSpan().StartsWith("OK\n0\n"u8) ? null : throw new InvalidOperationException($"redis-cli -p {n.Port} GET {key}: {r.Text}{r.Err}");
+			return r.Out.AsSpan().StartsWith("OK\nOK\n0\n"u8) ? null : throw new InvalidOperationException($"redis-cli -p {n.Port} GET {key}: {r.Text}{r.Err}");
 		return r.Out[ok.Length..^1];
 	}
 
