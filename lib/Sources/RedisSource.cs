@@ -12,12 +12,13 @@ namespace Pager.Sources;
 /// so read-ahead and batches are pipelined over the masters that hold
 /// them; bytes no write reached read as zeros, or with Strict are
 /// errors. A write is a SETRANGE per chunk, answered ok once the master
-/// has it. A sync sends WAIT to every master that took a write not yet
-/// known replicated, over the connection the write went by, and is
-/// synced only when each says Replicas replicas have them; a connection
-/// lost or remade since, a master that is now a replica, or a write
-/// redirected on its way fails the sync, and the pages stay unconfirmed
-/// until pagerd writes them again. Requests that meet a failover or a
+/// has it; the client's profiler says which node took each SETRANGE,
+/// after any ASK or MOVED. A sync sends WAIT to every master that took a
+/// write not yet known replicated, over the connection the write went by,
+/// and is synced only when each says Replicas replicas have them; a
+/// connection lost or remade since, or a master that is now a replica,
+/// fails the sync, and the pages stay unconfirmed until pagerd writes
+/// them again. Requests that meet a failover or a
 /// cluster that is down are sent again until Wait has passed.
 public sealed class RedisSource : Source
 {
