@@ -223,12 +223,13 @@ public sealed class RedisFailoverTests(RedisClusterFixture f) : Live, IClassFixt
 		// The write goes by ASK to the new master: its WAIT is the one that
 		// counts, so with its replicas frozen the sync fails naming it.
 		var p = Bytes(4096, 14);
-		foreach (var r in c.ReplicasOf(to))
+		var replicas = c.ReplicasOf(to);
+		foreach (var r in replicas)
 			c.Pause(r);
 		s.Send(PagefillWriteTests.Cat(W("m", 8192, p), B("sync m 1\n")));
 		Assert.Equal("ok m 8192 4096", s.Line());
 		Assert.Equal($"redis tcp!127.0.0.1!{to.Port}: 0 of 1 replicas have the writes after 1s", s.Next().Key("err"));
-		foreach (var r in c.ReplicasOf(to))
+		foreach (var r in replicas)
 			c.Resume(r);
 		c.WaitHealthy();
 		s.Send(PagefillWriteTests.Cat(W("m", 8192, p), B("sync m 2\n")));

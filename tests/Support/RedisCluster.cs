@@ -36,6 +36,8 @@ public sealed class RedisCluster : IDisposable
 		internal readonly StringBuilder Log = new();
 		public bool Running => Proc is { HasExited: false };
 		public int Pid => Proc?.Id ?? 0;
+		/// Frozen by Pause: running, but answering nothing.
+		public bool Paused { get; internal set; }
 		public string Address => $"127.0.0.1:{Port}";
 		public override string ToString() => Address;
 	}
@@ -99,6 +101,7 @@ public sealed class RedisCluster : IDisposable
 	{
 		if (n.Running)
 			return;
+		n.Paused = false;
 		var end = DateTime.UtcNow + Timeout;
 		for (;;)
 		{
@@ -133,9 +136,17 @@ public sealed class RedisCluster : IDisposable
 	}
 
 	/// Freezes node n (SIGSTOP): its connections stay up, it answers nothing.
-	public void Pause(Node n) => Signal(n, LibC.SIGSTOP);
+	public void Pause(Node n)
+	{
+		Signal(n, LibC.SIGSTOP);
+		n.Paused = true;
+	}
 
-	public void Resume(Node n) => Signal(n, LibC.SIGCONT);
+	public void Resume(Node n)
+	{
+		Signal(n, LibC.SIGCONT);
+		n.Paused = false;
+	}
 
 	void Signal(Node n, int sig)
 	{
@@ -143,10 +154,10 @@ public sealed class RedisCluster : IDisposable
 			throw new InvalidOperationException($"cannot signal redis-server on port {n.Port}");
 	}
 
-	/// Runs redis-cli against node n (default: the first running one),
+	/// Runs redis-cli against node n (default: the first running one not frozen),
 	/// following redirections, with raw output.
 	public Cmd.Result Cli(Node? n, params string[] args) =>
-		Cmd.Run(CliExe, ["-c", "-p", $"{(n ?? nodes.First(x => x.Running)).Port}", "--raw", .. args], null, null, Timeout);
+		Cmd.Run(CliExe, ["-c", "-p", $"{(n ?? nodes.First(x => x.Running && !x.Paused)).Port}", "--raw", .. args], null, null, Timeout);
 
 	/// Runs redis-cli against node n alone: redirections come back as replies.
 	public Cmd.Result Direct(Node n, params string[] args) =>
@@ -239,7 +250,7 @@ public sealed class RedisCluster : IDisposable
 	{
 		Cmd.WaitFor(() =>
 		{
-			var up = nodes.Where(n => n.Running).ToList();
+			var up = nodes.Where(n => n.Running && !n.Paused).ToList();
 			if (!up.All(n => Cli(n, "CLUSTER", "INFO").Text.Contains("cluster_state:ok")))
 				return false;
 			foreach (var n in up)
