@@ -94,6 +94,9 @@ public sealed class RedisFailoverTests(RedisClusterFixture f) : Live, IClassFixt
 		Assert.Equal(1, Stat("m", "dirty"));
 		// The master has the bytes (write said ok), its replica not.
 		Assert.Equal(bytes, c.GetOn(master, $"{prefix}:0")![100..(100 + bytes.Length)]);
+		// With -r 0 a sync asks no replica: it passes.
+		var r0 = Cmd.Run("pagefill", ["-r", "0", "-t", "1s", Src], PagefillWriteTests.Cat(W("m", 8192, Bytes(4096, 7)), B("sync m 1\n")));
+		Assert.Equal("ok m 8192 4096\nsynced m 1\n", r0.Text);
 		foreach (var r in replicas)
 			c.Resume(r);
 		c.WaitHealthy();
