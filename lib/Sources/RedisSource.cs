@@ -168,13 +168,17 @@ public sealed class RedisSource : Source
 		var checks = vias.Select(v => Task.Run(() => Replicated(v, n))).ToArray();
 		Task.WaitAll(checks);
 		var failed = vias.Where((v, i) => checks[i].Result is not null).ToHashSet();
-		if (failed.Count == 0)
+		var errs = checks.Select(t => t.Result).Where(e => e is not null).Distinct().ToList();
+		// A page whose write no node is known to have taken is never confirmed.
+		if (taken.Values.Any(v => v.Length == 0))
+			errs.Add($"redis {spec.Nodes}: took writes the client could not trace; their replication cannot be confirmed");
+		if (errs.Count == 0)
 			return null;
 		lock (l)
 			foreach (var (page, v) in taken)
-				if (v.Any(failed.Contains))
+				if (v.Length == 0 || v.Any(failed.Contains))
 					unsynced.TryAdd(page, v); // unless written again meanwhile
-		return string.Join("; ", checks.Select(t => t.Result).Where(e => e is not null).Distinct());
+		return string.Join("; ", errs);
 	}
 
 	/// Null when the writes v.Node took on its connection of epoch
@@ -182,14 +186,14 @@ public sealed class RedisSource : Source
 	async Task<string?> Replicated(Via v, int n)
 	{
 		string name = $"redis {Node(v.Node)}";
-		string? Moved()
+		string? Lost()
 		{
 			lock (l)
 				return v.Epoch == Unknown ? $"{name}: took writes the client could not trace; their replication cannot be confirmed"
 					: Epoch(v.Node).Epoch == v.Epoch ? null
 					: $"{name}: {Epoch(v.Node).Why} since it took writes; they may not be replicated";
 		}
-		if (Moved() is string m)
+		if (Lost() is string m)
 			return m;
 		var s = mux.GetServer(v.Node);
 		if (s.IsReplica)
@@ -205,7 +209,7 @@ public sealed class RedisSource : Source
 		{
 			return $"{name}: {Cause(e)}";
 		}
-		if (Moved() is string m2)
+		if (Lost() is string m2)
 			return m2;
 		return got < n ? $"{name}: {got} of {n} replicas have the writes after {Seconds(wait)}" : null;
 	}
@@ -226,10 +230,7 @@ public sealed class RedisSource : Source
 	async Task Get(Piece p, RedisValue[] got, int i) =>
 		got[i] = await db.StringGetRangeAsync(p.Key, p.Lo, p.Lo + p.Len - 1, CommandFlags.DemandMaster);
 
-	/// Runs op for every piece at once (the client pipelines them on each
-	/// node's connection), then again for those that failed for a reason
-	/// that passes: a failover, a node restarting, the cluster down. Gives
-	/// each piece's failure, naming the node, or null.
+	/// op(i), its exceptions in the task it gives.
 	static Task Start(Func<int, Task> op, int i)
 	{
 		try
@@ -242,6 +243,10 @@ public sealed class RedisSource : Source
 		}
 	}
 
+	/// Runs op for every piece at once (the client pipelines them on each
+	/// node's connection), then again for those that failed for a reason
+	/// that passes: a failover, a node restarting, the cluster down. Gives
+	/// each piece's failure, naming the node, or null.
 	string?[] Pipeline(List<Piece> ps, Func<int, Task> op)
 	{
 		var why = new string?[ps.Count];
@@ -261,7 +266,7 @@ public sealed class RedisSource : Source
 				}
 				catch (Exception e)
 				{
-					why[i] = $"redis {Node(Where(ps[i].Key).Node)}: {Cause(e)}";
+					why[i] = $"redis {Node(Serving(ps[i].Key))}: {Cause(e)}";
 					if (Passing(e))
 						again.Add(i);
 				}
@@ -282,21 +287,18 @@ public sealed class RedisSource : Source
 		_ => false,
 	};
 
-	/// The node that serves key now, and its connection's epoch.
-	(EndPoint? Node, long Epoch) Where(RedisKey key)
+	/// The node that serves key now, as the client knows; null when it
+	/// knows none yet (none reached).
+	EndPoint? Serving(RedisKey key)
 	{
-		EndPoint? ep;
 		try
 		{
-			ep = mux.GetServer(key, null, CommandFlags.DemandMaster).EndPoint;
+			return mux.GetServer(key, null, CommandFlags.DemandMaster).EndPoint;
 		}
 		catch (Exception)
 		{
-			// No node known for it yet (none reached).
-			return (null, -1);
+			return null;
 		}
-		lock (l)
-			return (ep, Epoch(ep).Epoch);
 	}
 
 	/// The pieces were written (some may have failed: they are written
@@ -312,8 +314,8 @@ public sealed class RedisSource : Source
 		// Which piece went where is not kept; every page answers to every node the write went by.
 		if (vias.Count == 0)
 			foreach (var p in ps)
-				if (Where(p.Key) is { Node: not null } x)
-					vias.Add(new Via(x.Node, Unknown));
+				if (Serving(p.Key) is EndPoint x)
+					vias.Add(new Via(x, Unknown));
 		Via[] all = [.. vias];
 		lock (l)
 			foreach (var p in ps)
