@@ -189,7 +189,7 @@ public sealed class PagefillNinePTests : IDisposable
 	}
 
 	/// A pagefill answering requests one at a time, with a timeout on each wait.
-	sealed class Session : IDisposable
+	internal sealed class Session : IDisposable
 	{
 		readonly Process p;
 		readonly BlockingCollection<Msg> replies = [];

@@ -16,7 +16,7 @@ static class Program
 		Source src;
 		try
 		{
-			src = Source.Open(a.Source, new SourceConfig { FileOff = a.FileOff, Inline = a.Inline, Aname = a.Aname ?? "", Warn = log.Say });
+			src = Source.Open(a.Source, new SourceConfig { FileOff = a.FileOff, Inline = a.Inline, Aname = a.Aname ?? "", Replicas = a.Replicas, Wait = a.Wait, Strict = a.Strict, Warn = log.Say });
 		}
 		catch (ArgumentException e)
 		{

@@ -26,21 +26,23 @@ public abstract class Source(string name)
 	/// Makes everything written so far durable: null, or what went wrong.
 	public virtual string? Sync() => null;
 
-	/// The source named by spec: file:PATH, 9p:tcp!HOST!PORT/PATH, zero,
-	/// pattern or exec:COMMAND.
+	/// The source named by spec: file:PATH, 9p:tcp!HOST!PORT/PATH,
+	/// redis:tcp!HOST!PORT[,...]/PREFIX, zero, pattern or exec:COMMAND.
 	public static Source Open(string spec, SourceConfig c)
 	{
 		if (spec.StartsWith("file:") && spec.Length > 5)
 			return new FileSource(spec, spec[5..], c);
 		if (Dial.Is(spec))
 			return new NinePSource(spec, c);
+		if (RedisSpec.Is(spec))
+			return new RedisSource(spec, c);
 		if (spec.StartsWith("exec:") && spec.Length > 5)
 			return new ExecSource(spec, spec[5..], c);
 		return spec switch
 		{
 			"zero" => new ZeroSource(),
 			"pattern" => new PatternSource(),
-			_ => throw new ArgumentException($"unknown source '{spec}' (want file:PATH, 9p:tcp!HOST!PORT/PATH, zero, pattern or exec:COMMAND)"),
+			_ => throw new ArgumentException($"unknown source '{spec}' (want file:PATH, 9p:tcp!HOST!PORT/PATH, redis:tcp!HOST!PORT[,...]/PREFIX, zero, pattern or exec:COMMAND)"),
 		};
 	}
 
