@@ -11,6 +11,8 @@ public sealed class Peer(int fd, Action<Peer, string> onLine, Action<Peer> onClo
 {
 	public readonly int Fd = fd;
 	public readonly List<Attachment> Attached = [];
+	/// The mode each map was attached with here, ro being true: its uffd takes it.
+	public readonly Dictionary<string, bool> Modes = [];
 	readonly List<int> fds = [];
 	readonly LineBuffer lines = new();
 	readonly byte[] buf = new byte[16 << 10];
