@@ -42,6 +42,7 @@ sealed class Link : IDisposable
 	public void SendWrite(long off, ReadOnlySpan<byte> bytes)
 	{
 		var m = Msg.Range(Verb.Write, map.Name, off, bytes.Length);
+		m.Keys.Add(new("size", map.Size.ToString()));
 		fault.Send(Format.Header(m), bytes);
 	}
 
