@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using System.Text;
+using Pager.Kernel;
+using Xunit;
+
+namespace Pager.Tests;
+
+/// libpager from programs that are not .NET: C programs built with gcc
+/// against pager.h and libpager.so (tests/c/mapuse.c, and the example of
+/// pager(3)), and Python through ctypes, on maps served by the standard
+/// pipeline.
+public sealed class LibpagerTests : PagerdTest
+{
+	static readonly int KilledBySigbus = 128 + Posix.SIGBUS;
+
+	/// A map over a file of random bytes, served by faultcat | pagefill.
+	string Served(string map, long size, params string[] opts)
+	{
+		var f = RandomFile(size, name: map + ".img");
+		New(map, size, opts);
+		Bg("/bin/sh", "-c", $"faultcat {map} | pagefill file:{f} >$PAGERDIR/{map}/fill");
+		WaitPager(map);
+		return f;
+	}
+
+	Cmd.Result Mapuse(params string[] args) => Cmd.Run(Libpager.Mapuse, args, null, Libpager.Env(Env));
+
+	/// mapuse started with its standard input open (for its wait command)
+	/// and its standard error kept.
+	(Process P, StringBuilder Err, Task<byte[]> Out) StartMapuse(string? grace, params string[] args)
+	{
+		var p = Cmd.Start(Libpager.Mapuse, args, Libpager.Env(Env, grace));
+		Track(p);
+		var err = new StringBuilder();
+		p.ErrorDataReceived += (_, e) =>
+		{
+			if (e.Data is not null)
+				lock (err)
+					err.AppendLine(e.Data);
+		};
+		p.BeginErrorReadLine();
+		return (p, err, Streams.Collect(p.StandardOutput.BaseStream));
+	}
+
+	static string Text(StringBuilder b)
+	{
+		lock (b)
+			return b.ToString();
+	}
+
+	[Fact]
+	public void ReadsWritesAndSyncsThroughThePipeline()
+	{
+		var f = Served("img", 1_000_003);
+		var want = File.ReadAllBytes(f);
+		var r = Mapuse("img", "rw", "cat", "0", $"{want.Length}", "write", "5000", "from C", "write", "999990", "the end", "sync");
+		Assert.True(r.Code == 0, r.Err);
+		Assert.True(want.AsSpan().SequenceEqual(r.Out), "mapuse read other bytes than the file's");
+		Assert.Contains("sync ok", r.Err);
+		"from C"u8.CopyTo(want.AsSpan(5000));
+		"the end"u8.CopyTo(want.AsSpan(999990));
+		Assert.True(want.AsSpan().SequenceEqual(File.ReadAllBytes(f)), "the file does not hold what was written");
+		Assert.Equal(0, d.Stat("img", "dirty"));
+		Assert.Equal("0", d.Get("img", "errors"));
+	}
+
+	/// Eight threads copy the whole map at once, each starting at a page of
+	/// its own, so that they fault on different pages and on the same ones.
+	[Fact]
+	public void ThreadsFaultAtOnce()
+	{
+		var f = Served("many", (4 << 20) + 123);
+		var r = Mapuse("many", "ro", "threads", "8");
+		Assert.True(r.Code == 0, r.Err);
+		Assert.True(File.ReadAllBytes(f).AsSpan().SequenceEqual(r.Out), "the threads read other bytes than the file's");
+		Assert.Equal(Pages((4 << 20) + 123), d.Stat("many", "resident"));
+		Assert.Equal("0", d.Get("many", "errors"));
+	}
+
+	/// A thread waits on a page nobody serves; pagerd is killed and does
+	/// not come back within $PAGER_GRACE: the thread gets SIGBUS, and the
+	/// library says why.
+	[Fact]
+	public void SigbusWhenPagerdDoesNotReturn()
+	{
+		New("gone", 65536);
+		var (p, err, _) = StartMapuse("1s", "gone", "ro", "touch", "8192");
+		Cmd.WaitFor(() => d.Stat("gone", "faults") >= 1, "mapuse's fault to reach pagerd");
+		Assert.False(p.HasExited, Text(err));
+		d.Kill();
+		Assert.Equal(KilledBySigbus, Streams.Exit(p));
+		p.WaitForExit();
+		Assert.Contains("pager: map gone: lost pagerd", Text(err));
+		Assert.DoesNotContain("touched", Text(err));
+	}
+
+	/// A forked child finds no map (it dies of SIGSEGV touching it); the
+	/// parent reads on.
+	[Fact]
+	public void ForkedChildDoesNotSeeTheMap()
+	{
+		var f = Served("f", 5 * 4096 + 7);
+		var r = Mapuse("f", "ro", "cat", "0", "4096", "fork", "cat", "4096", "16391");
+		Assert.True(r.Code == 0, r.Err);
+		Assert.Contains("child: signal 11", r.Err);
+		Assert.True(File.ReadAllBytes(f).AsSpan().SequenceEqual(r.Out), "the parent read other bytes than the file's");
+	}
+
+	/// A pager's error reaches the program's note function, on the
+	/// library's thread, while the program waits for the test.
+	[Fact]
+	public void ErrorNoteReachesTheProgram()
+	{
+		New("bad", 65536, "policy=zero");
+		using var pager = new FifoPager(d, "bad", m => [FifoPager.Line($"error bad {m.Off} {m.Len} no such block")]);
+		var (p, err, got) = StartMapuse(null, "bad", "ro", "notes", "cat", "0", "4096", "wait", "detach");
+		Cmd.WaitFor(() => Text(err).Contains("note error bad 0 4096 pager: no such block"), "the note on mapuse's standard error");
+		p.StandardInput.WriteLine();
+		p.StandardInput.Close();
+		Assert.True(Streams.Exit(p) == 0, Text(err));
+		Assert.Equal(new byte[4096], Streams.Collected(got));
+	}
+
+	[Fact]
+	public void AttachFailureSaysWhy()
+	{
+		var r = Mapuse("nosuch", "ro");
+		Assert.Equal(1, r.Code);
+		Assert.Equal("mapuse: attach: attach nosuch: no map 'nosuch'\n", r.Err);
+	}
+
+	/// The C program of pager(3)'s EXAMPLES, built with gcc, run by the
+	/// page's own shell lines.
+	[Fact]
+	public void ManualCExampleRuns()
+	{
+		var c = Streams.Examples("pager.3").Single(e => e.Contains("#include <pager.h>"));
+		var stamp = Libpager.CompileText("stamp", c);
+		var bin = TempDir();
+		File.CreateSymbolicLink(Path.Combine(bin, "stamp"), stamp);
+		RunShellExample(bin);
+	}
+
+	/// The Python program of pager(3)'s EXAMPLES, run as stamp by the same lines.
+	[Fact]
+	public void ManualPythonExampleRuns()
+	{
+		var py = Streams.Examples("pager.3").Single(e => e.StartsWith("import ctypes"));
+		var bin = TempDir();
+		File.WriteAllText(Path.Combine(bin, "stamp.py"), py);
+		var wrapper = Path.Combine(bin, "stamp");
+		File.WriteAllText(wrapper, $"#!/bin/sh\nexec python3 {bin}/stamp.py \"$@\"\n");
+		Posix.Chmod(wrapper, 0x1c0); // 0700
+		RunShellExample(bin);
+	}
+
+	/// The page's shell lines, with stamp on PATH: they serve a copy of a
+	/// file, cmp what stamp printed against the file, and show the copy's
+	/// first five bytes. The pipeline they leave running goes with the
+	/// shell, which waits for the test to end.
+	void RunShellExample(string stampDir)
+	{
+		const string img = "/tmp/gpl.img", orig = "/usr/share/common-licenses/GPL-3";
+		var lines = Streams.Examples("pager.3").Single(e => e.Contains("mapctl new"));
+		var env = Libpager.Env(Env);
+		env["PATH"] = $"{stampDir}:{Cmd.BinDir}:/usr/bin:/bin";
+		Assert.False(File.Exists(img), $"{img} is in use; the example needs it");
+		try
+		{
+			var p = Cmd.Start("/bin/sh", ["-c", $"set -e\n{lines}\necho ' example done'\nread x"], env);
+			Track(p);
+			var err = p.StandardError.ReadToEndAsync();
+			string line = Streams.Line(p.StandardOutput);
+			Assert.True(line == "hello example done", $"the example printed '{line}'; {(p.HasExited ? err.Result : "")}");
+			var want = File.ReadAllBytes(orig);
+			"hello"u8.CopyTo(want);
+			Assert.True(want.AsSpan().SequenceEqual(File.ReadAllBytes(img)), $"{img} does not hold what stamp wrote");
+			Assert.Equal(0, d.Stat("gpl", "dirty"));
+			Stop(p);
+		}
+		finally
+		{
+			File.Delete(img);
+		}
+	}
+}
