@@ -34,7 +34,7 @@ install:V: all publish
 	cp man/pager.3 $prefix/share/man/man3/pager.3
 	for(m in $MAN1)
 		cp man/$m $prefix/share/man/man1/$m
-	cp man/pager.7 $prefix/share/man/man7/pager.7
+	cp man/pager.7 man/pagerwire.7 $prefix/share/man/man7/
 	cp man/pagerd.8 $prefix/share/man/man8/pagerd.8
 
 clean:V:

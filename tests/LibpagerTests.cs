@@ -13,16 +13,6 @@ public sealed class LibpagerTests : PagerdTest
 {
 	static readonly int KilledBySigbus = 128 + Posix.SIGBUS;
 
-	/// A map over a file of random bytes, served by faultcat | pagefill.
-	string Served(string map, long size, params string[] opts)
-	{
-		var f = RandomFile(size, name: map + ".img");
-		New(map, size, opts);
-		Bg("/bin/sh", "-c", $"faultcat {map} | pagefill file:{f} >$PAGERDIR/{map}/fill");
-		WaitPager(map);
-		return f;
-	}
-
 	Cmd.Result Mapuse(params string[] args) => Cmd.Run(Libpager.Mapuse, args, null, Libpager.Env(Env));
 
 	/// mapuse started with its standard input open (for its wait command)
@@ -51,7 +41,7 @@ public sealed class LibpagerTests : PagerdTest
 	[Fact]
 	public void ReadsWritesAndSyncsThroughThePipeline()
 	{
-		var f = Served("img", 1_000_003);
+		var f = PipelineMap("img", 1_000_003);
 		var want = File.ReadAllBytes(f);
 		var r = Mapuse("img", "rw", "cat", "0", $"{want.Length}", "write", "5000", "from C", "write", "999990", "the end", "sync");
 		Assert.True(r.Code == 0, r.Err);
@@ -69,7 +59,7 @@ public sealed class LibpagerTests : PagerdTest
 	[Fact]
 	public void ThreadsFaultAtOnce()
 	{
-		var f = Served("many", (4 << 20) + 123);
+		var f = PipelineMap("many", (4 << 20) + 123);
 		var r = Mapuse("many", "ro", "threads", "8");
 		Assert.True(r.Code == 0, r.Err);
 		Assert.True(File.ReadAllBytes(f).AsSpan().SequenceEqual(r.Out), "the threads read other bytes than the file's");
@@ -99,7 +89,7 @@ public sealed class LibpagerTests : PagerdTest
 	[Fact]
 	public void ForkedChildDoesNotSeeTheMap()
 	{
-		var f = Served("f", 5 * 4096 + 7);
+		var f = PipelineMap("f", 5 * 4096 + 7);
 		var r = Mapuse("f", "ro", "cat", "0", "4096", "fork", "cat", "4096", "16391");
 		Assert.True(r.Code == 0, r.Err);
 		Assert.Contains("child: signal 11", r.Err);
