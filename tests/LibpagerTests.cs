@@ -84,6 +84,25 @@ public sealed class LibpagerTests : PagerdTest
 		Assert.DoesNotContain("touched", Text(err));
 	}
 
+	/// Once the grace period is over, a page that is there stays there:
+	/// a write to it goes through (it has nowhere to be written back to),
+	/// and only a missing page raises SIGBUS.
+	[Fact]
+	public void AfterTheGracePagesThereStayWritable()
+	{
+		PipelineMap("w", 65536);
+		var (p, err, _) = StartMapuse("1s", "w", "rw", "cat", "0", "4096", "wait", "write", "100", "late", "touch", "8192");
+		Cmd.WaitFor(() => d.Stat("w", "resident") >= 1, "the first page to be filled");
+		d.Kill();
+		Cmd.WaitFor(() => Text(err).Contains("lost pagerd"), "the grace period to end");
+		p.StandardInput.WriteLine();
+		p.StandardInput.Close();
+		Assert.Equal(KilledBySigbus, Streams.Exit(p));
+		p.WaitForExit();
+		Assert.Contains("wrote 100", Text(err));
+		Assert.DoesNotContain("touched", Text(err));
+	}
+
 	/// A forked child finds no map (it dies of SIGSEGV touching it); the
 	/// parent reads on.
 	[Fact]

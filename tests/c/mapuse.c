@@ -3,12 +3,13 @@
  * runs the commands that follow, in order:
  *
  *	cat OFF LEN	copy the bytes out (through a buffer) to standard output
- *	write OFF TEXT	copy TEXT into the map
+ *	write OFF TEXT	copy TEXT into the map; prints "wrote OFF"
  *	sync		pager_sync; prints "sync ok" or "sync failed: ERRSTR"
  *	threads N	N threads copy the whole map out at once, each from a
  *			different page onwards; the copies must agree, and the
  *			first goes to standard output
- *	touch OFF	read the byte at OFF (faults, and may raise SIGBUS)
+ *	touch OFF	read the byte at OFF (faults, and may raise SIGBUS);
+ *			prints "touched"
  *	notes		print every note, "note TEXT", on standard error
  *	wait		read a line of standard input first
  *	fork		fork; the child touches the map and must die of SIGSEGV
@@ -169,6 +170,7 @@ main(int argc, char **argv)
 			i += 2;
 		}else if(strcmp(c, "write") == 0 && i+2 < argc){
 			memcpy(base + strtoull(argv[i+1], 0, 0), argv[i+2], strlen(argv[i+2]));
+			fprintf(stderr, "wrote %s\n", argv[i+1]);
 			i += 2;
 		}else if(strcmp(c, "sync") == 0){
 			if(pager_sync(base) < 0)
