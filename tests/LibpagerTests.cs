@@ -103,6 +103,49 @@ public sealed class LibpagerTests : PagerdTest
 		Assert.DoesNotContain("touched", Text(err));
 	}
 
+	/// The question the project comes from, asked by a C program: it
+	/// writes into pages of a file served over 9P, the server dies, and
+	/// its sync fails naming each range while the error comes as a note;
+	/// the server comes back, and the next sync puts every byte in the file.
+	[Fact]
+	public void SyncFailsWhileTheServerIsDownThenSucceeds()
+	{
+		const int size = 1 << 20;
+		var export = TempDir();
+		var f = RandomFile(size, 9, Path.Combine(export, "disk.img"));
+		var want = File.ReadAllBytes(f);
+		var diod = Keep(Diod.Start(export));
+		New("net", size);
+		Bg("pagefill", "-m", "net", "-A", export, diod.Source("disk.img"));
+		WaitPager("net");
+		var (p, err, got) = StartMapuse(null, "net", "rw", "notes", "cat", "0", "8192",
+			"write", "100", "written", "write", "700000", "more", "wait", "sync", "wait", "sync");
+		Cmd.WaitFor(() => Text(err).Contains("wrote 700000"), "mapuse's writes");
+		diod.Stop();
+		p.StandardInput.WriteLine();
+		p.StandardInput.Flush();
+		Cmd.WaitFor(() => Text(err).Contains("sync failed"), "the failed sync");
+		Cmd.WaitFor(() => Text(err).Contains("note error net"), "the error as a note");
+		var e = Text(err);
+		Assert.Contains("sync failed: sync net: 2 ranges not written back\n", e);
+		Assert.Contains($"\n0 4096 pager: 9p {diod.Address}: connection refused\n", e);
+		Assert.Contains($"\n{700000 / 4096 * 4096} 4096 pager: 9p {diod.Address}: connection refused\n", e);
+		Assert.Contains($"note error net 0 4096 write-back: pager: 9p {diod.Address}: connection refused", e);
+		Assert.Equal(2, d.Stat("net", "dirty"));
+		Assert.DoesNotContain("sync ok", e);
+
+		diod.Start();
+		p.StandardInput.WriteLine();
+		p.StandardInput.Close();
+		Assert.True(Streams.Exit(p) == 0, Text(err));
+		Assert.Contains("sync ok", Text(err));
+		Assert.True(want.AsSpan(0, 8192).SequenceEqual(Streams.Collected(got)), "mapuse read other bytes than the file's");
+		"written"u8.CopyTo(want.AsSpan(100));
+		"more"u8.CopyTo(want.AsSpan(700000));
+		Assert.True(want.AsSpan().SequenceEqual(File.ReadAllBytes(f)), "the file does not hold what was written");
+		Assert.Equal(0, d.Stat("net", "dirty"));
+	}
+
 	/// A forked child finds no map (it dies of SIGSEGV touching it); the
 	/// parent reads on.
 	[Fact]
