@@ -173,6 +173,59 @@ public sealed class LibpagerTests : PagerdTest
 		Assert.Equal(new byte[4096], Streams.Collected(got));
 	}
 
+	/// At a fixed address: taken where it is free, refused where something
+	/// is mapped already (never mapped over it).
+	[Fact]
+	public void AttachAtAFixedAddress()
+	{
+		var f = PipelineMap("fx", 10000);
+		var exe = Libpager.CompileText("fixed", """
+			#define _GNU_SOURCE
+			#include <stdio.h>
+			#include <string.h>
+			#include <sys/mman.h>
+			#include "pager.h"
+
+			int
+			main(int argc, char **argv)
+			{
+				char *want, *p, *taken, copy[16];
+				size_t n;
+
+				/*
+				 * an address that is free, and far from where the kernel
+				 * places mappings, which the library makes too (threads'
+				 * stacks) before it maps the map
+				 */
+				want = mmap((void*)0x100000000000, 1<<20, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED_NOREPLACE, -1, 0);
+				if(want != (void*)0x100000000000){
+					printf("0x100000000000 is not free\n");
+					return 1;
+				}
+				munmap(want, 1<<20);
+				p = pager_attach(argv[1], PAGER_RO, want, &n);
+				if(p != want){
+					printf("attach at %p gave %p: %s\n", (void*)want, (void*)p, pager_errstr());
+					return 1;
+				}
+				taken = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0);
+				if(pager_attach(argv[1], PAGER_RO, taken, &n) != NULL){
+					printf("attached over a mapping\n");
+					return 1;
+				}
+				printf("%s\n", pager_errstr());
+				memcpy(copy, p, sizeof copy);
+				fwrite(copy, 1, sizeof copy, stdout);
+				return pager_detach(p) < 0;
+			}
+			""");
+		var r = Cmd.Run(exe, ["fx"], null, Libpager.Env(Env));
+		Assert.True(r.Code == 0, r.Text + r.Err);
+		int nl = Array.IndexOf(r.Out, (byte)'\n');
+		Assert.Matches(@"^attach fx: mmap map fx at 0x[0-9a-f]+ \(the address is taken\): ", System.Text.Encoding.UTF8.GetString(r.Out, 0, nl));
+		Assert.Equal(File.ReadAllBytes(f)[..16], r.Out[(nl + 1)..]);
+	}
+
 	[Fact]
 	public void AttachFailureSaysWhy()
 	{

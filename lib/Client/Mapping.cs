@@ -157,7 +157,7 @@ public sealed unsafe class Mapping : IDisposable
 			Thread.Sleep(50);
 		if (detaching)
 			return;
-		Console.Error.WriteLine($"pager: map {Name}: lost pagerd (control connection closed); faults on missing pages now raise SIGBUS");
+		Say($"pager: map {Name}: lost pagerd (control connection closed); faults on missing pages now raise SIGBUS\n");
 		var events = new uffd_msg[16];
 		uffd.Wake((ulong)Pointer, (ulong)Length);
 		while (!detaching)
@@ -178,6 +178,20 @@ public sealed unsafe class Mapping : IDisposable
 				if (!wp)
 					uffd.Poison(page, Page.Size);
 			}
+		}
+	}
+
+	/// Writes to standard error with write(2): .NET's Console would set up
+	/// terminal and signal handling in a program that is not .NET's (one
+	/// using libpager), and there is no one to tell if it fails.
+	static void Say(string line)
+	{
+		try
+		{
+			Posix.WriteAll(2, System.Text.Encoding.UTF8.GetBytes(line), "standard error");
+		}
+		catch (SysException)
+		{
 		}
 	}
 
