@@ -8,6 +8,8 @@
 #			the manual pages under $prefix
 #	mk clean	remove what the build made
 
+# The recipes are rc(1)'s, as in Plan 9; 9base's mk would run them with sh.
+MKSHELL=/usr/lib/plan9/bin/rc
 prefix=/usr/local
 CMDS=pagerd mapctl faultcat pagefill
 MAN1=faultcat.1 mapctl.1 pagefill.1
