@@ -226,6 +226,50 @@ public sealed class LibpagerTests : PagerdTest
 		Assert.Equal(File.ReadAllBytes(f)[..16], r.Out[(nl + 1)..]);
 	}
 
+	/// The same from Python: the note function, a ctypes callback, runs on
+	/// a thread that is not the program's.
+	[Fact]
+	public void ErrorNoteReachesPython()
+	{
+		New("bad", 65536, "policy=zero");
+		using var pager = new FifoPager(d, "bad", m => [FifoPager.Line($"error bad {m.Off} {m.Len} no such block")]);
+		var script = Path.Combine(TempDir(), "notes.py");
+		File.WriteAllText(script, """
+			import ctypes, sys, threading
+
+			lib = ctypes.CDLL("libpager.so")
+			lib.pager_attach.restype = ctypes.c_void_p
+			lib.pager_attach.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t)]
+			lib.pager_detach.argtypes = [ctypes.c_void_p]
+			lib.pager_errstr.restype = ctypes.c_char_p
+			NOTE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p)
+			lib.pager_notify.argtypes = [ctypes.c_void_p, NOTE, ctypes.c_void_p]
+
+			main = threading.get_ident()
+			got = []
+			came = threading.Event()
+
+			@NOTE
+			def note(arg, text):
+				got.append((threading.get_ident() != main, text.decode()))
+				came.set()
+
+			n = ctypes.c_size_t()
+			p = lib.pager_attach(b"bad", 0, None, ctypes.byref(n))
+			if not p:
+				sys.exit(lib.pager_errstr().decode())
+			lib.pager_notify(p, note, None)
+			zeros = ctypes.string_at(p, 4096) == bytes(4096)
+			if not came.wait(30):
+				sys.exit("no note in 30s")
+			print("other thread" if got[0][0] else "main thread", "|", got[0][1], "|", "zeros" if zeros else "not zeros")
+			lib.pager_detach(p)
+			""");
+		var r = Cmd.Run("python3", [script], null, Libpager.Env(Env));
+		Assert.True(r.Code == 0, r.Err);
+		Assert.Equal("other thread | error bad 0 4096 pager: no such block | zeros\n", r.Text);
+	}
+
 	[Fact]
 	public void AttachFailureSaysWhy()
 	{
