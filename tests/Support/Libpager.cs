@@ -33,7 +33,7 @@ public static class Libpager
 	/// Compiles C source text.
 	public static string CompileText(string name, string text)
 	{
-		var src = Path.Combine(dir, name + ".c");
+		var src = Path.Combine(dir, $"{name}-{Guid.NewGuid():N}.c");
 		File.WriteAllText(src, text);
 		return Compile(src);
 	}
@@ -46,13 +46,5 @@ public static class Libpager
 		if (grace is not null)
 			e["PAGER_GRACE"] = grace;
 		return e;
-	}
-
-	/// A scratch file of the run's.
-	public static string Write(string name, string text)
-	{
-		var path = Path.Combine(dir, name);
-		File.WriteAllText(path, text);
-		return path;
 	}
 }
