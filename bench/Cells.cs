@@ -4,8 +4,9 @@ public enum Pattern { Seq, Rand, Read }
 
 /// The things measured: the kernel's paging of the file, read(2) of it,
 /// the minimal C handler (a thread of the client, and a process of its
-/// own as pagerd is), and the toolkit's three ways of serving a map.
-public enum Sys { Mmap, Read, C, C2, Builtin, Pipeline, Awk }
+/// own as pagerd is), the toolkit's three ways of serving a map, and the
+/// built-in source again with a C client over libpager in its own process.
+public enum Sys { Mmap, Read, C, C2, Builtin, Pipeline, Awk, Lib }
 
 /// One workload: Pages pages of a map of Size bytes touched (or, for
 /// Read, every byte copied out) by Threads threads, faults answered Chunk
@@ -33,8 +34,8 @@ static class Cells
 {
 	public const long K = 1 << 10, M = 1 << 20, G = 1 << 30;
 
-	static readonly Sys[] Faulting = [Sys.Mmap, Sys.C, Sys.C2, Sys.Builtin, Sys.Pipeline, Sys.Awk];
-	static readonly Sys[] Reading = [Sys.Mmap, Sys.Read, Sys.C, Sys.C2, Sys.Builtin, Sys.Pipeline, Sys.Awk];
+	static readonly Sys[] Faulting = [Sys.Mmap, Sys.C, Sys.C2, Sys.Builtin, Sys.Pipeline, Sys.Awk, Sys.Lib];
+	static readonly Sys[] Reading = [Sys.Mmap, Sys.Read, Sys.C, Sys.C2, Sys.Builtin, Sys.Pipeline, Sys.Awk, Sys.Lib];
 
 	public static List<Cell> Full(string dense, string sparse)
 	{

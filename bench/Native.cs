@@ -3,11 +3,13 @@ using System.Runtime.InteropServices;
 namespace Pager.Bench;
 
 /// handler.c, built at run time: the handler program (the kernel and C
-/// references) and libtouch.so (the same workload, for the toolkit's
-/// clients, called in this process).
+/// references), libtouch.so (the same workload, for the toolkit's
+/// clients, called in this process), and, when libpager is built
+/// (out/lib), the same workload as a C client of pagerd over libpager.
 sealed unsafe class Native
 {
 	public readonly string Handler;
+	public readonly string? LibClient;
 	readonly delegate* unmanaged<byte*, int, long, int, long, int, int, ulong*, long> work;
 
 	public Native(string srcDir, string outDir)
@@ -17,6 +19,13 @@ sealed unsafe class Native
 		var lib = Path.Combine(outDir, "libtouch.so");
 		Proc.Run("gcc", ["-O2", "-Wall", "-pthread", "-o", Handler, src]);
 		Proc.Run("gcc", ["-O2", "-Wall", "-pthread", "-shared", "-fPIC", "-DLIB", "-o", lib, src]);
+		var libpager = Path.Combine(srcDir, "..", "out", "lib");
+		if (File.Exists(Path.Combine(libpager, "libpager.so")))
+		{
+			LibClient = Path.Combine(outDir, "libclient");
+			Proc.Run("gcc", ["-O2", "-Wall", "-pthread", "-DLIBPAGER", $"-I{Path.Combine(srcDir, "..", "out", "include")}", "-o", LibClient, src,
+				$"-L{libpager}", "-lpager", $"-Wl,-rpath,{Path.GetFullPath(libpager)}"]);
+		}
 		work = (delegate* unmanaged<byte*, int, long, int, long, int, int, ulong*, long>)
 			NativeLibrary.GetExport(NativeLibrary.Load(lib), "bench_work");
 	}

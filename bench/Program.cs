@@ -15,6 +15,11 @@ try
 	var native = new Native(benchDir, tmp);
 	var (dense, sparse) = Files(native, tmp, o.Quick);
 	var cells = o.Quick ? Cells.Quick(dense, sparse) : Cells.Full(dense, sparse);
+	if (native.LibClient is null)
+	{
+		Console.Error.WriteLine("bench: no out/lib/libpager.so (sh .ci/setup builds it): no C client over libpager");
+		cells = [.. cells.Select(c => c with { Systems = [.. c.Systems.Where(s => s != Sys.Lib)] })];
+	}
 	var results = new List<CellResult>();
 	using (var d = new Daemon(cmds["pagerd"], Path.Combine(tmp, "ns")))
 	{

@@ -31,6 +31,7 @@ sealed unsafe class Runner(Native native, Daemon d, string bin)
 		Sys.Read => Handler("read", s, c, run),
 		Sys.C => Handler("uffd", s, c, run),
 		Sys.C2 => Handler("uffd2", s, c, run),
+		Sys.Lib => LibClient(s, c, run),
 		_ => Toolkit(s, c, run),
 	};
 
@@ -82,6 +83,26 @@ sealed unsafe class Runner(Native native, Daemon d, string bin)
 					pager.Kill(true);
 				pager.Dispose();
 			}
+		}
+	}
+
+	/// The built-in source, touched by a C program of its own that
+	/// attaches the map with libpager.
+	Sample LibClient(Sys s, Cell c, int run)
+	{
+		var name = d.NewName();
+		d.Call($"new {name} {c.Size} readahead={c.Chunk} source=file:{c.File}");
+		try
+		{
+			var srv = Proc.Cost([d.Pid]);
+			List<string> argv = [.. c.Pinned ? ["taskset", "-c", "0"] : Array.Empty<string>(), native.LibClient!, "run", "lib", name, .. c.Args[1..]];
+			var r = Native.Pairs(Proc.Run(argv[0], argv.Skip(1), new Dictionary<string, string> { ["PAGERDIR"] = d.Root }));
+			return new Sample(s, c, run, long.Parse(r["ns"]), d.Count(name, "faults"), Convert.ToUInt64(r["sum"], 16),
+				Proc.Cost([d.Pid]) - srv, []);
+		}
+		finally
+		{
+			d.Call($"rm {name} force");
 		}
 	}
 

@@ -51,6 +51,7 @@ static class Targets
 		Sys.Builtin => "built-in source",
 		Sys.Pipeline => "standard pipeline",
 		Sys.Awk => "awk pager",
+		Sys.Lib => "built-in source, C client over libpager",
 		_ => s.ToString(),
 	};
 

@@ -28,6 +28,12 @@
  * Built with -DLIB this is libtouch.so: bench_work alone, which the
  * benchmark calls on a map attached through pagerd, so that the toolkit's
  * clients run exactly this workload, in native code.
+ *
+ * Built with -DLIBPAGER and linked with libpager it is also a C client
+ * of pagerd:
+ *	handler run lib MAP SIZE PATTERN PAGES THREADS CHUNK
+ *		attaches MAP with pager_attach(3) and runs the workload on it;
+ *		faults= is 0 (pagerd counts them).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -49,6 +55,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef LIBPAGER
+#include <pager.h>
+#endif
 
 enum { Page = 4096, Buf = 1 << 20 };
 enum { Seq, Rand, Read };
@@ -375,10 +384,11 @@ run(char *mode, char *file, long size, int pattern, long npages, int threads, lo
 	char *base;
 	int fd, pid;
 
-	fd = open(file, O_RDONLY | O_CLOEXEC);
-	if(fd < 0)
+	fd = strcmp(mode, "lib") == 0 ? -1 : open(file, O_RDONLY | O_CLOEXEC);
+	if(fd < 0 && strcmp(mode, "lib") != 0)
 		fatal(file);
 	hcpu = 0;
+	faults = 0;
 	/* shared, so that a handler process's counts are seen here */
 	h = mmap(NULL, sizeof *h, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if(strcmp(mode, "mmap") == 0){
@@ -416,6 +426,15 @@ run(char *mode, char *file, long size, int pattern, long npages, int threads, lo
 		faults = __atomic_load_n(&h->faults, __ATOMIC_RELAXED);
 		if(pid)
 			kill(pid, SIGKILL);
+#ifdef LIBPAGER
+	}else if(strcmp(mode, "lib") == 0){
+		base = pager_attach(file, PAGER_RO, NULL, NULL);
+		if(base == NULL){
+			fprintf(stderr, "handler: %s\n", pager_errstr());
+			return 1;
+		}
+		ns = bench_work(base, -1, size, pattern, npages, threads, -1, &sum);
+#endif
 	}else{
 		fprintf(stderr, "handler: bad mode %s\n", mode);
 		return 1;
@@ -511,7 +530,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: handler mkfile PATH SIZE [STRIDE]\n"
 		"       handler warm FILE SIZE PATTERN PAGES CHUNK\n"
-		"       handler run mmap|read|uffd|uffd2 FILE SIZE PATTERN PAGES THREADS CHUNK\n"
+		"       handler run mmap|read|uffd|uffd2|lib FILE SIZE PATTERN PAGES THREADS CHUNK\n"
 		"       handler start N PROGRAM [ARG...]\n");
 	exit(2);
 }

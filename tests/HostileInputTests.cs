@@ -1,4 +1,5 @@
 using Pager.Client;
+using Pager.Kernel;
 using Pager.Protocol;
 using Xunit;
 
@@ -101,6 +102,35 @@ public sealed class HostileInputTests : PagerdTest
 		Assert.Contains("at most 1g", errs);
 		Assert.Contains("bad option 'a'", errs);
 		Assert.Contains("past the end of map m", errs);
+		StillServes(src);
+	}
+
+	/// A uffd takes the mode of the attach before it: one whose mode=
+	/// contradicts it, or one for a map not attached on the connection,
+	/// is refused.
+	[Fact]
+	public void UffdTakesTheAttachsMode()
+	{
+		var src = Served();
+		d.Ctl("new m 64k");
+		using var c = new Control(d.Root);
+		int fd = Posix.MemfdCreate("not a userfaultfd");
+		try
+		{
+			var e = Assert.Throws<PagerException>(() => c.Call("uffd m base=0x1000 mode=ro", fd));
+			Assert.Contains("uffd m: the map is not attached on this connection", e.Message);
+			c.Call("attach m mode=ro", -1, out int memfd);
+			Posix.Close(memfd);
+			e = Assert.Throws<PagerException>(() => c.Call("uffd m base=0x1000 mode=rw", fd));
+			Assert.Contains("uffd m: mode=rw contradicts the attach, which gave mode=ro", e.Message);
+			c.Call("detach m");
+			e = Assert.Throws<PagerException>(() => c.Call("uffd m base=0x1000", fd));
+			Assert.Contains("not attached on this connection", e.Message);
+		}
+		finally
+		{
+			Posix.Close(fd);
+		}
 		StillServes(src);
 	}
 

@@ -64,14 +64,6 @@ public sealed class ManTests
 		}
 	}
 
-	/// The example blocks of a page, as the shell would read them.
-	static List<string> Examples(string page)
-	{
-		var src = File.ReadAllText(Path.Combine(Cmd.Repo, "man", page));
-		var ex = src[src.IndexOf(".SH EXAMPLES")..src.IndexOf(".SH FILES")];
-		return [.. Regex.Matches(ex, @"\.EX\n(.*?)\.EE", RegexOptions.Singleline).Select(m => m.Groups[1].Value.Replace(@"\e", @"\"))];
-	}
-
 	/// A user's PATH: the commands, then Debian's tools (awk is mawk, cmp
 	/// takes -), not Plan 9's, which the tests' PATH prefers.
 	static Dictionary<string, string> UserEnv(Dictionary<string, string> env) =>
@@ -86,7 +78,7 @@ public sealed class ManTests
 		var output = script + ".out";
 		// The example leaves a pager in the background: its output goes to a
 		// file, not to a pipe that would stay open.
-		File.WriteAllText(script, "set -e\n" + string.Join("\n", Examples("pagerd.8")));
+		File.WriteAllText(script, "set -e\n" + string.Join("\n", Streams.Examples("pagerd.8")));
 		try
 		{
 			var r = Cmd.Sh($"sh {script} >{output} 2>&1", UserEnv(new() { ["PAGERDIR"] = "" }));
@@ -117,7 +109,7 @@ public sealed class ManTests
 		new Random(7).NextBytes(bytes);
 		File.WriteAllBytes(img, bytes);
 		d.Ctl("new words 20000");
-		var awk = Examples("pager.7").Single(e => e.Contains("awk"));
+		var awk = Streams.Examples("pager.7").Single(e => e.Contains("awk"));
 		using var pager = Cmd.Start("/bin/sh", ["-c", awk], UserEnv(d.Env));
 		try
 		{
@@ -135,7 +127,7 @@ public sealed class ManTests
 	[Fact]
 	public void ProtocolOfflineExampleRuns()
 	{
-		var ex = Examples("pager.7").Single(e => e.StartsWith("echo"));
+		var ex = Streams.Examples("pager.7").Single(e => e.StartsWith("echo"));
 		var r = Cmd.Sh(ex);
 		Assert.True(r.Code == 0, r.Err);
 		Assert.Contains("data  m", r.Text);

@@ -46,6 +46,22 @@ public class PagefillWriteTests : Scratch
 		Assert.Equal(want, File.ReadAllBytes(f));
 	}
 
+	/// The map's last page, written back with its size=: the bytes past the
+	/// map's end do not grow the file.
+	[Fact]
+	public void FileWriteStopsAtTheMapsEnd()
+	{
+		var f = Path.Combine(TempDir(), "img");
+		var want = Bytes(4096 + 100, 1);
+		File.WriteAllBytes(f, want);
+		var page = Bytes(4096, 2);
+		var r = Fill(Cat(B($"write m 4096 4096 size={4096 + 100}\n"), page), $"file:{f}");
+		Assert.Equal(0, r.Code);
+		Assert.Equal("ok m 4096 4096\n", r.Text);
+		page.AsSpan(0, 100).CopyTo(want.AsSpan(4096));
+		Assert.Equal(want, File.ReadAllBytes(f));
+	}
+
 	[Fact]
 	public void FileWriteHonoursTheOffset()
 	{

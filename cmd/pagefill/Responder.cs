@@ -113,6 +113,10 @@ sealed class Responder(Source src, Replies replies, PagefillArgs a, Log log)
 		else
 		{
 			order.Wait(t, m.Off, m.End);
+			// The last page's bytes past the map's end are not the
+			// store's: a file would grow by them.
+			if (Size(m) is long size && m.End > size)
+				m.Payload = m.Payload![..(int)Math.Clamp(size - m.Off, 0, m.Len)];
 			try
 			{
 				r = src.Write(m);

@@ -138,8 +138,10 @@ public sealed unsafe class Mapping : IDisposable
 	}
 
 	/// pagerd went away. Faults wait for it for the grace time; then every
-	/// fault, pending or new, is failed loudly with SIGBUS. A missing page
-	/// must never read as zeros.
+	/// fault on a missing page, pending or new, is failed loudly with
+	/// SIGBUS: a missing page must never read as zeros. A page that is
+	/// there stays so; a write to it is let through, as there is nowhere
+	/// left to write it back to.
 	void Lost()
 	{
 		if (detaching)
@@ -155,7 +157,7 @@ public sealed unsafe class Mapping : IDisposable
 			Thread.Sleep(50);
 		if (detaching)
 			return;
-		Console.Error.WriteLine($"pager: map {Name}: lost pagerd (control connection closed); faults on missing pages now raise SIGBUS");
+		Say($"pager: map {Name}: lost pagerd (control connection closed); faults on missing pages now raise SIGBUS\n");
 		var events = new uffd_msg[16];
 		uffd.Wake((ulong)Pointer, (ulong)Length);
 		while (!detaching)
@@ -164,8 +166,32 @@ public sealed unsafe class Mapping : IDisposable
 				continue;
 			int n = uffd.Read(events);
 			for (int i = 0; i < n; i++)
-				if (events[i].@event == Uffd.UFFD_EVENT_PAGEFAULT)
-					uffd.Poison((ulong)Page.Down((long)events[i].pagefault_address), Page.Size);
+			{
+				if (events[i].@event != Uffd.UFFD_EVENT_PAGEFAULT)
+					continue;
+				var page = (ulong)Page.Down((long)events[i].pagefault_address);
+				bool wp = (events[i].pagefault_flags & Uffd.UFFD_PAGEFAULT_FLAG_WP) != 0;
+				// Poison takes only an empty entry: a writable mapping's
+				// write-protect marker must go first.
+				if (!ReadOnly)
+					uffd.WriteProtect(page, Page.Size, false, wake: wp);
+				if (!wp)
+					uffd.Poison(page, Page.Size);
+			}
+		}
+	}
+
+	/// Writes to standard error with write(2): .NET's Console would set up
+	/// terminal and signal handling in a program that is not .NET's (one
+	/// using libpager), and there is no one to tell if it fails.
+	static void Say(string line)
+	{
+		try
+		{
+			Posix.WriteAll(2, System.Text.Encoding.UTF8.GetBytes(line), "standard error");
+		}
+		catch (SysException)
+		{
 		}
 	}
 

@@ -153,11 +153,12 @@ public sealed class Commands : IDisposable
 	/// Sends the client the memfd; it maps it and sends back a userfaultfd.
 	/// The descriptor is always read-write: userfaultfd registers only
 	/// mappings that could be written (VM_MAYWRITE). A read-only attach
-	/// maps it PROT_READ.
-	Answer Attach(Ctl c, Peer? _)
+	/// maps it PROT_READ. The connection keeps the mode for the uffd.
+	Answer Attach(Ctl c, Peer? p)
 	{
 		var m = Find(c);
 		bool ro = m.Opt.ReadOnly || c.Fields.Get("mode") == "ro";
+		p!.Modes[m.Name] = ro;
 		int fd = Posix.Open($"/proc/self/fd/{m.Memory.Memfd}", Posix.O_RDWR);
 		return new([new AttachInfo(m.Name, m.Size, m.Length, m.Opt.PageSize, ro).ToString()], fd);
 	}
@@ -169,11 +170,13 @@ public sealed class Commands : IDisposable
 		if (fd < 0)
 			throw new CtlException("uffd: no descriptor came with the message");
 		ulong @base;
+		bool ro;
 		try
 		{
 			@base = (ulong)Num.Parse(c.Fields.Need("base", "uffd"), "base");
 			if (!Page.Aligned((long)@base))
 				throw new CtlException($"uffd: base 0x{@base:x} is not page-aligned");
+			ro = Mode(c, m, p);
 		}
 		catch
 		{
@@ -181,7 +184,6 @@ public sealed class Commands : IDisposable
 			throw;
 		}
 		var uffd = Userfaultfd.Adopt(fd);
-		bool ro = m.Opt.ReadOnly || c.Fields.Get("mode") == "ro";
 		try
 		{
 			ClientCheck.Verify(uffd, p.Pid, @base, m, ro);
@@ -197,6 +199,17 @@ public sealed class Commands : IDisposable
 		p.Attached.Add(a);
 		loop.Add(fd, Epoll.In, _ => Events(a));
 		return Done();
+	}
+
+	/// The mode the map was attached with on this connection; a uffd
+	/// whose mode= says otherwise is refused.
+	static bool Mode(Ctl c, Map m, Peer p)
+	{
+		if (!p.Modes.TryGetValue(m.Name, out bool ro))
+			throw new CtlException($"uffd {m.Name}: the map is not attached on this connection (attach it first)");
+		if (c.Fields.Get("mode") is { } mode && mode != Wire.Mode(ro))
+			throw new CtlException($"uffd {m.Name}: mode={mode} contradicts the attach, which gave mode={Wire.Mode(ro)}");
+		return ro;
 	}
 
 	/// A client's userfaultfd is readable. What its events do wrong is
@@ -219,6 +232,7 @@ public sealed class Commands : IDisposable
 		var m = Find(c);
 		foreach (var a in p!.Attached.Where(a => a.Map == m).ToList())
 			Drop(a);
+		p.Modes.Remove(m.Name);
 		return Done();
 	}
 

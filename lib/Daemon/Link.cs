@@ -45,6 +45,7 @@ sealed class Link : IDisposable
 	public void SendWrite(long off, ReadOnlySpan<byte> bytes)
 	{
 		var m = Msg.Range(Verb.Write, map.Name, off, bytes.Length);
+		m.Keys.Add(new("size", map.Size.ToString()));
 		m.Keys.Add(new("t", Now()));
 		fault.Send(Format.Header(m), bytes);
 	}

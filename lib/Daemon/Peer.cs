@@ -19,6 +19,8 @@ public sealed class Peer(int fd, int pid, Loop loop, Action<Peer, string> onLine
 	/// The process that connected (SO_PEERCRED).
 	public readonly int Pid = pid;
 	public readonly List<Attachment> Attached = [];
+	/// The mode each map was attached with here, ro being true: its uffd takes it.
+	public readonly Dictionary<string, bool> Modes = [];
 	readonly List<int> fds = [];
 	readonly LineBuffer lines = new();
 	readonly byte[] buf = new byte[16 << 10];

@@ -133,7 +133,8 @@ public sealed class RedisSource : Source
 
 	public override Msg Write(Msg w)
 	{
-		var ps = Pieces(w.Off, w.End);
+		// The payload, not Len: pagefill trims the bytes past the map's end.
+		var ps = Pieces(w.Off, w.Off + w.Payload!.Length);
 		Dictionary<EndPoint, (long Epoch, string Why)> before;
 		lock (l)
 			before = new(conns);

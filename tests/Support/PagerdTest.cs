@@ -33,6 +33,17 @@ public abstract class PagerdTest : IDisposable
 		return path;
 	}
 
+	/// A map over a file of size random bytes, served by the standard
+	/// pipeline, faultcat | pagefill file:; returns the file's path.
+	protected string PipelineMap(string map, long size, params string[] opts)
+	{
+		var f = RandomFile(size, name: map + ".img");
+		New(map, size, opts);
+		Bg("/bin/sh", "-c", $"faultcat {map} | pagefill file:{f} >$PAGERDIR/{map}/fill");
+		WaitPager(map);
+		return f;
+	}
+
 	/// A new directory inside the scratch directory.
 	protected string TempDir() => Directory.CreateDirectory(Path.Combine(tmp, $"dir-{Guid.NewGuid():N}")).FullName;
 

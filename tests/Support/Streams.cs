@@ -147,6 +147,14 @@ public static class Streams
 	public static readonly string[] Sections =
 		["NAME", "SYNOPSIS", "DESCRIPTION", "EXAMPLES", "FILES", "SOURCE", "SEE ALSO", "DIAGNOSTICS", "BUGS"];
 
+	/// The example blocks of a page, as the shell (or a compiler) would read them.
+	public static List<string> Examples(string page)
+	{
+		var src = File.ReadAllText(Path.Combine(Cmd.Repo, "man", page));
+		var ex = src[src.IndexOf(".SH EXAMPLES")..src.IndexOf(".SH FILES")];
+		return [.. Regex.Matches(ex, @"\.EX\n(.*?)\.EE", RegexOptions.Singleline).Select(m => m.Groups[1].Value.Replace(@"\e", @"\"))];
+	}
+
 	/// The lines of the EXAMPLES that run without pagerd: those starting with echo or printf.
 	public static List<string> OfflineExamples(string name)
 	{
