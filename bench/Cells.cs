@@ -5,8 +5,10 @@ public enum Pattern { Seq, Rand, Read }
 /// The things measured: the kernel's paging of the file, read(2) of it,
 /// the minimal C handler (a thread of the client, and a process of its
 /// own as pagerd is), the toolkit's three ways of serving a map, and the
-/// built-in source again with a C client over libpager in its own process.
-public enum Sys { Mmap, Read, C, C2, Builtin, Pipeline, Awk, Lib }
+/// built-in source again with a C client over libpager in its own process,
+/// and the standard pipeline serving from a Redis store instead of the
+/// file (RedisStore).
+public enum Sys { Mmap, Read, C, C2, Builtin, Pipeline, Awk, Lib, Redis }
 
 /// One workload: Pages pages of a map of Size bytes touched (or, for
 /// Read, every byte copied out) by Threads threads, faults answered Chunk
@@ -36,13 +38,15 @@ static class Cells
 
 	static readonly Sys[] Faulting = [Sys.Mmap, Sys.C, Sys.C2, Sys.Builtin, Sys.Pipeline, Sys.Awk, Sys.Lib];
 	static readonly Sys[] Reading = [Sys.Mmap, Sys.Read, Sys.C, Sys.C2, Sys.Builtin, Sys.Pipeline, Sys.Awk, Sys.Lib];
+	/// Where the store holds the cell's bytes: the dense file, not the sparse.
+	static readonly Sys[] FaultingStored = [.. Faulting, Sys.Redis], ReadingStored = [.. Reading, Sys.Redis];
 
 	public static List<Cell> Full(string dense, string sparse)
 	{
 		const long n = 8192; // random faults a run
 		return
 		[
-			new(dense, 64 * M, Pattern.Rand, n, 1, 4 * K, false, Faulting) { Group = "size" },
+			new(dense, 64 * M, Pattern.Rand, n, 1, 4 * K, false, FaultingStored) { Group = "size" },
 			new(dense, 64 * M, Pattern.Rand, n, 1, 4 * K, true, Faulting),
 			new(dense, 64 * M, Pattern.Rand, n, 2, 4 * K, false, Faulting),
 			new(dense, 64 * M, Pattern.Rand, n, 8, 4 * K, false, Faulting),
@@ -50,10 +54,10 @@ static class Cells
 			new(sparse, 16 * G, Pattern.Rand, n, 1, 4 * K, false, Faulting) { Group = "size" },
 			new(dense, 64 * M, Pattern.Seq, 64 * M / 4096, 1, 4 * K, false, Faulting),
 			new(dense, 64 * M, Pattern.Seq, 64 * M / 4096, 1, 64 * K, false, Faulting),
-			new(dense, G, Pattern.Seq, G / 4096, 1, 2 * M, false, Faulting),
+			new(dense, G, Pattern.Seq, G / 4096, 1, 2 * M, false, FaultingStored),
 			new(dense, 64 * M, Pattern.Read, 64 * M / 4096, 1, 4 * K, false, Reading),
 			new(dense, G, Pattern.Read, G / 4096, 1, 64 * K, false, Reading),
-			new(dense, G, Pattern.Read, G / 4096, 1, 2 * M, false, Reading),
+			new(dense, G, Pattern.Read, G / 4096, 1, 2 * M, false, ReadingStored),
 			new(dense, G, Pattern.Read, G / 4096, 8, 2 * M, false, Reading),
 		];
 	}
@@ -64,11 +68,11 @@ static class Cells
 		const long n = 1024;
 		return
 		[
-			new(dense, 16 * M, Pattern.Rand, n, 1, 4 * K, false, Faulting) { Group = "size" },
+			new(dense, 16 * M, Pattern.Rand, n, 1, 4 * K, false, FaultingStored) { Group = "size" },
 			new(sparse, 16 * G, Pattern.Rand, n, 1, 4 * K, false, Faulting) { Group = "size" },
 			new(dense, 16 * M, Pattern.Rand, n, 1, 4 * K, true, Faulting),
 			new(dense, 16 * M, Pattern.Rand, n, 8, 4 * K, false, Faulting),
-			new(dense, 64 * M, Pattern.Read, 64 * M / 4096, 1, 2 * M, false, Reading),
+			new(dense, 64 * M, Pattern.Read, 64 * M / 4096, 1, 2 * M, false, ReadingStored),
 		];
 	}
 }

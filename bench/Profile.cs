@@ -31,7 +31,7 @@ static class Profile
 		perf.Add((Sys.C, long.Parse(r["faults"]), Perf.Report(dataC)));
 
 		using var d = new Daemon(cmds["pagerd"], Path.Combine(tmp, "prof"));
-		var run = new Runner(native, d, cmds.Bin);
+		var run = new Runner(native, d, cmds.Bin, null);
 		run.Prepare(c);
 		foreach (var s in new[] { Sys.Builtin, Sys.Pipeline, Sys.Awk })
 		{

@@ -20,10 +20,13 @@ try
 		Console.Error.WriteLine("bench: no out/lib/libpager.so (sh .ci/setup builds it): no C client over libpager");
 		cells = [.. cells.Select(c => c with { Systems = [.. c.Systems.Where(s => s != Sys.Lib)] })];
 	}
+	using var store = RedisStore.Start(tmp, dense);
+	if (store is null)
+		cells = [.. cells.Select(c => c with { Systems = [.. c.Systems.Where(s => s != Sys.Redis)] })];
 	var results = new List<CellResult>();
 	using (var d = new Daemon(cmds["pagerd"], Path.Combine(tmp, "ns")))
 	{
-		var r = new Runner(native, d, cmds.Bin);
+		var r = new Runner(native, d, cmds.Bin, store?.Source);
 		foreach (var g in cells.GroupBy(c => c.Group == "" ? c.Name : c.Group))
 			foreach (var cr in Measure(r, [.. g], o.Runs))
 			{

@@ -22,7 +22,7 @@ static class Report
 			bool uffd = s is not (Sys.Mmap or Sys.Read);
 			b.Append($"| {Targets.Name(s)} | {F(r.Ms(s), 1)} | {F(r.Faults(s), 0)} | {F(r.UsPerFault(s), 2)} | {F(r.FaultsPerSec(s), 0)} | " +
 				$"{F(r.GBps(s), 2)} | {F(r.VsC(s), 2)} | {(uffd ? F(r.ServerUs(s), 2) : "")} | " +
-				$"{(s is Sys.Pipeline or Sys.Awk ? Pagers(r, s) : "")} | {(s >= Sys.Builtin ? F(r.Switches(s), 2) : "")} | " +
+				$"{(s is Sys.Pipeline or Sys.Awk or Sys.Redis ? Pagers(r, s) : "")} | {(s >= Sys.Builtin ? F(r.Switches(s), 2) : "")} | " +
 				$"{(r.SumOk(s) ? "same" : "DIFFERENT")} |\n");
 		}
 		return b.ToString();

@@ -13,7 +13,7 @@ public sealed record Sample(Sys Sys, Cell Cell, int Run, long Ns, long Faults, u
 /// Runs the systems: the C references as handler processes, the
 /// toolkit's paths as maps of our pagerd that this process attaches and
 /// touches through libtouch.
-sealed unsafe class Runner(Native native, Daemon d, string bin)
+sealed unsafe class Runner(Native native, Daemon d, string bin, string? redis)
 {
 	/// The awk pager: every read request gets a file line naming the
 	/// same bytes. -W interactive makes mawk answer each line at once, but
@@ -109,8 +109,8 @@ sealed unsafe class Runner(Native native, Daemon d, string bin)
 	/// The map's pager, reading its fault FIFO and writing its fill FIFO.
 	Process StartPager(Sys s, string map, Cell c)
 	{
-		var script = s == Sys.Pipeline
-			? $"faultcat {map} | pagefill file:{c.File} >\"$PAGERDIR/{map}/fill\""
+		var script = s == Sys.Pipeline ? $"faultcat {map} | pagefill file:{c.File} >\"$PAGERDIR/{map}/fill\""
+			: s == Sys.Redis ? $"faultcat {map} | pagefill '{redis}' >\"$PAGERDIR/{map}/fill\""
 			: $"mawk -W interactive -v F={c.File} '{Awk}' <\"$PAGERDIR/{map}/fault\" >\"$PAGERDIR/{map}/fill\"";
 		var env = new Dictionary<string, string>
 		{

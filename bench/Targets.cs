@@ -52,6 +52,7 @@ static class Targets
 		Sys.Pipeline => "standard pipeline",
 		Sys.Awk => "awk pager",
 		Sys.Lib => "built-in source, C client over libpager",
+		Sys.Redis => "standard pipeline from redis:",
 		_ => s.ToString(),
 	};
 
