@@ -17,7 +17,7 @@ static class ClientCheck
 		var what = Posix.Readlink($"/proc/self/fd/{uffd.Fd}");
 		if (what != "anon_inode:[userfaultfd]")
 			throw new CtlException($"uffd: the descriptor is not a userfaultfd (it is {what})");
-		ulong ino = Posix.Inode(m.Memory.Memfd, $"map {m.Name}");
+		ulong ino = Posix.Fstat(m.Memory.Memfd, $"map {m.Name}").Ino;
 		if (!Mapped(pid, @base, (ulong)m.Length, ino, out var why))
 			throw new CtlException($"uffd: base 0x{@base:x} is not map {m.Name} in process {pid}: {why}");
 		try

@@ -28,7 +28,7 @@ public static unsafe class Posix
 	public static int OpenRegular(string path, int flags)
 	{
 		int fd = Open(path, flags | O_NONBLOCK);
-		if (!IsRegular(fd, path))
+		if (!Fstat(fd, path).IsRegular)
 		{
 			Close(fd);
 			throw new SysException("open", Errno.EINVAL, $"{path} (not a regular file)");
@@ -215,18 +215,6 @@ public static unsafe class Posix
 
 	public static void Fdatasync(int fd, string what) => Sys.Check(LibC.fdatasync(fd), "fdatasync", what);
 
-	/// fstat(2): whether fd is a regular file, and its size.
-	public static bool IsRegular(int fd, string what) => Stat(fd, what, out _);
-
-	/// fstat(2): whether fd is a regular file; size is its size if so.
-	public static bool Stat(int fd, string what, out long size)
-	{
-		stat st;
-		Sys.Check(LibC.fstat(fd, &st), "fstat", what);
-		size = (long)st.st_size;
-		return ((uint)st.st_mode & (uint)LibC.S_IFMT) == (uint)LibC.S_IFREG;
-	}
-
 	/// readlink(2): where a symbolic link (a /proc fd link, say) points.
 	public static string Readlink(string path)
 	{
@@ -239,25 +227,34 @@ public static unsafe class Posix
 		}
 	}
 
-	/// fstat(2): the inode number of fd's file.
-	public static ulong Inode(int fd, string what)
+	/// What stat(2) says of a file: owner, permission bits, kind, size
+	/// and inode number.
+	public readonly record struct FileInfo(uint Uid, uint Mode, uint Kind, long Size, ulong Ino)
+	{
+		public bool IsDir => Kind == (uint)LibC.S_IFDIR;
+		public bool IsLink => Kind == (uint)LibC.S_IFLNK;
+		public bool IsFifo => Kind == (uint)LibC.S_IFIFO;
+		public bool IsRegular => Kind == (uint)LibC.S_IFREG;
+
+		internal static FileInfo Of(in stat st) =>
+			new((uint)st.st_uid, (uint)st.st_mode & 0xfff, (uint)st.st_mode & (uint)LibC.S_IFMT, (long)st.st_size, (ulong)st.st_ino);
+	}
+
+	/// fstat(2) of fd.
+	public static FileInfo Fstat(int fd, string what)
 	{
 		stat st;
 		Sys.Check(LibC.fstat(fd, &st), "fstat", what);
-		return (ulong)st.st_ino;
+		return FileInfo.Of(st);
 	}
 
-	/// What lstat(2) says of a path, the link itself if it is one.
-	public readonly record struct FileInfo(uint Uid, uint Mode, bool IsDir, bool IsLink, bool IsFifo);
-
-	/// lstat(2) of path.
+	/// lstat(2) of path: the link itself if it is one.
 	public static FileInfo Lstat(string path)
 	{
 		stat st;
 		fixed (byte* p = Z(path))
 			Sys.Check(LibC.lstat(p, &st), "lstat", path);
-		uint kind = (uint)st.st_mode & (uint)LibC.S_IFMT;
-		return new((uint)st.st_uid, (uint)st.st_mode & 0xfff, kind == (uint)LibC.S_IFDIR, kind == (uint)LibC.S_IFLNK, kind == (uint)LibC.S_IFIFO);
+		return FileInfo.Of(st);
 	}
 
 	public static uint Getuid() => LibC.getuid();

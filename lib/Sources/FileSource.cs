@@ -134,9 +134,8 @@ public sealed class FileSource : Source
 	{
 		try
 		{
-			if (!Posix.Stat(f, path, out long size))
-				return long.MaxValue;
-			return RoundUp(Math.Max(0, size - c.FileOff));
+			var st = Posix.Fstat(f, path);
+			return st.IsRegular ? RoundUp(Math.Max(0, st.Size - c.FileOff)) : long.MaxValue;
 		}
 		catch (SysException)
 		{
