@@ -10,7 +10,8 @@ namespace Pager.Daemon;
 /// take them. Replies and notes, formatted by Wire, are queued and sent
 /// as the peer reads them, never waiting in the loop: a peer that lets
 /// more than MaxQueued pile up is not reading and is dropped; a note
-/// finding more than MaxNotes queued is left out, and counted.
+/// finding more than MaxNotes queued is left out (the map's errors
+/// keep it).
 public sealed class Peer(int fd, int pid, Loop loop, Action<Peer, string> onLine, Action<Peer> onClose)
 {
 	const int MaxQueued = 4 << 20, MaxNotes = 256 << 10;
@@ -30,8 +31,6 @@ public sealed class Peer(int fd, int pid, Loop loop, Action<Peer, string> onLine
 	public bool Closed { get; private set; }
 	/// Why pagerd dropped the peer, if it did.
 	public string? Dropped { get; private set; }
-	/// Notes left out because the peer was not reading.
-	public long NotesDropped { get; private set; }
 
 	/// Bytes to send, and the descriptor that rides on the first of them
 	/// (the peer's to close once sent).
@@ -99,9 +98,7 @@ public sealed class Peer(int fd, int pid, Loop loop, Action<Peer, string> onLine
 
 	public void Note(string text)
 	{
-		if (queued > MaxNotes)
-			NotesDropped++;
-		else
+		if (queued <= MaxNotes)
 			Send(Wire.Note(text));
 	}
 
