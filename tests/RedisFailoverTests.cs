@@ -32,6 +32,20 @@ public sealed class RedisFailoverTests(RedisClusterFixture f) : PagerdTest, ICla
 		base.Dispose();
 	}
 
+	/// Waits for a sync of m to succeed: the cluster heals in its own time.
+	static void SyncSucceeds(Mapping m, string when) => Cmd.WaitFor(() =>
+	{
+		try
+		{
+			m.Sync();
+			return true;
+		}
+		catch (SyncException)
+		{
+			return false;
+		}
+	}, $"a sync to succeed {when}", RedisCluster.Timeout);
+
 	/// Stores want under the prefix through pagefill, synced: on the masters and their replicas.
 	void Store(byte[] want)
 	{
@@ -101,18 +115,7 @@ public sealed class RedisFailoverTests(RedisClusterFixture f) : PagerdTest, ICla
 			c.Resume(r);
 		c.WaitHealthy();
 		// A later sync writes the page again and is answered synced once replicated.
-		Cmd.WaitFor(() =>
-		{
-			try
-			{
-				m.Sync();
-				return true;
-			}
-			catch (SyncException)
-			{
-				return false;
-			}
-		}, "a sync to succeed with the replicas back", RedisCluster.Timeout);
+		SyncSucceeds(m, "with the replicas back");
 		Assert.Equal(0, d.Stat("m", "dirty"));
 		foreach (var r in replicas)
 			Assert.Equal(bytes, c.GetOn(r, $"{prefix}:0")![100..(100 + bytes.Length)]);
@@ -184,18 +187,7 @@ public sealed class RedisFailoverTests(RedisClusterFixture f) : PagerdTest, ICla
 		Assert.Equal(1, d.Stat("m", "dirty"));
 		c.Start(master);
 		c.WaitHealthy();
-		Cmd.WaitFor(() =>
-		{
-			try
-			{
-				m.Sync();
-				return true;
-			}
-			catch (SyncException)
-			{
-				return false;
-			}
-		}, "a sync to succeed with a replica back", RedisCluster.Timeout);
+		SyncSucceeds(m, "with a replica back");
 		Assert.Equal(0, d.Stat("m", "dirty"));
 		Assert.Equal(bytes, c.GetOn(replica, $"{prefix}:0")![..bytes.Length]);
 		Assert.Equal(bytes, c.GetOn(master, $"{prefix}:0")![..bytes.Length]);
