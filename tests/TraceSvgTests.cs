@@ -122,19 +122,29 @@ public class TraceSvgTests : PagerdTest
 		Assert.NotEqual(0, Cmd.Run(Script, ["extra"]).Code);
 	}
 
-	/// A real trace: a pager that starts late, so the first requests are
-	/// answered late, reads of the whole map, writes and a sync.
+	/// A real trace: a pager held back until the first request has waited
+	/// past the 10 ms that make it late, reads of the whole map, writes
+	/// and a sync.
 	[Fact]
 	public void LiveTrace()
 	{
 		var src = RandomFile(256 << 10);
 		d.Ctl($"new m {256 << 10}");
 		var trace = Path.Combine(tmp, "trace");
-		using var pager = Cmd.Start("/bin/sh", ["-c", $"faultcat -w {trace} m | {{ sleep 0.3; exec pagefill file:{src}; }} >{d.Fill("m")}"], d.Env);
+		var gate = Path.Combine(tmp, "gate");
+		using var pager = Cmd.Start("/bin/sh", ["-c", $"faultcat -w {trace} m | {{ until test -e {gate}; do sleep 0.01; done; exec pagefill file:{src}; }} >{d.Fill("m")}"], d.Env);
 		try
 		{
-			var r = Cmd.Run("mapctl", ["-d", d.Root, "cat", "m"]);
-			Assert.True(r.Code == 0, r.Err);
+			WaitPager("m");
+			Cmd.Result? r = null;
+			var reader = new Thread(() => r = Cmd.Run("mapctl", ["-d", d.Root, "cat", "m"]));
+			reader.Start();
+			Cmd.WaitFor(() => d.Stat("m", "outstanding") > 0, "a request for the held-back pager");
+			var asked = System.Diagnostics.Stopwatch.StartNew();
+			Cmd.WaitFor(() => asked.ElapsedMilliseconds > 20, "the request to be late");
+			File.WriteAllText(gate, "");
+			Assert.True(reader.Join(Cmd.Timeout), "mapctl cat did not end");
+			Assert.True(r!.Code == 0, r.Err);
 			Assert.Equal(File.ReadAllBytes(src), r.Out);
 			Assert.Equal(0, Cmd.Run("mapctl", ["-d", d.Root, "write", "m", "8192"], new byte[3 * 4096]).Code);
 			var sync = Cmd.Run("mapctl", ["-d", d.Root, "sync", "m"]);
