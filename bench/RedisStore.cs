@@ -90,13 +90,33 @@ sealed class RedisStore : IDisposable
 		}
 	}
 
+	/// A loopback port nobody uses now whose cluster bus port (port +
+	/// 10000) is free too: redis-server refuses a port above 55535.
 	static int FreePort()
 	{
-		var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-		l.Start();
-		int port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-		l.Stop();
-		return port;
+		for (;;)
+		{
+			var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+			l.Start();
+			int port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+			try
+			{
+				if (port > 55535)
+					continue;
+				var bus = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port + 10000);
+				bus.Start();
+				bus.Stop();
+				return port;
+			}
+			catch (System.Net.Sockets.SocketException)
+			{
+				// The bus port is taken: try another.
+			}
+			finally
+			{
+				l.Stop();
+			}
+		}
 	}
 
 	public void Dispose()
