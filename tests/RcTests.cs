@@ -227,4 +227,17 @@ public class RcTests : PagerdTest
 			Assert.True(Cmd.Run("/usr/bin/test", "-x", Rc(s)).Code == 0, $"{s} is not executable");
 		}
 	}
+
+	/// The README's first command after setup, as it is written: the demo
+	/// ends with status 0 and says the map equals the file.
+	[Fact]
+	public void DemoRunsAsTheReadmeSays()
+	{
+		var readme = File.ReadAllText(Path.Combine(Cmd.Repo, "README.md"));
+		Assert.Contains("    sh .ci/setup && ./rc/demo\n", readme);
+		var r = Cmd.Sh($"cd {Cmd.Repo} && ./rc/demo", null, TimeSpan.FromMinutes(3));
+		Assert.True(r.Code == 0, $"./rc/demo: exit {r.Code}: {r.Err}");
+		Assert.Contains("the map equals the file: 8392704 bytes", r.Text);
+		Assert.Equal("", r.Err);
+	}
 }
