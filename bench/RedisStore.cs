@@ -79,14 +79,28 @@ sealed class RedisStore : IDisposable
 	static string Cli(int port, params string[] args) =>
 		Proc.Run("/usr/bin/redis-cli", ["-p", $"{port}", .. args], timeout: TimeSpan.FromSeconds(30)).Trim();
 
+	/// Waits for cond, which may fail (redis-cli before the server
+	/// listens) until it holds.
 	static void Until(Func<bool> cond, string what)
 	{
 		var end = DateTime.UtcNow.AddSeconds(30);
-		while (!cond())
+		while (!Holds(cond))
 		{
 			if (DateTime.UtcNow > end)
 				throw new BenchException($"timed out waiting for {what}");
 			Thread.Sleep(50);
+		}
+	}
+
+	static bool Holds(Func<bool> cond)
+	{
+		try
+		{
+			return cond();
+		}
+		catch (BenchException)
+		{
+			return false;
 		}
 	}
 
