@@ -12,4 +12,6 @@ public static class Errno
 	public static readonly int ENODEV = LibC.ENODEV, EINVAL = LibC.EINVAL, EMFILE = LibC.EMFILE, EPIPE = LibC.EPIPE;
 	public static readonly int ENOSYS = LibC.ENOSYS, EPROTO = LibC.EPROTO, ECONNRESET = LibC.ECONNRESET;
 	public static readonly int ECONNREFUSED = LibC.ECONNREFUSED, ETIMEDOUT = LibC.ETIMEDOUT;
+	public static readonly int EFBIG = LibC.EFBIG, EROFS = LibC.EROFS, ENOTDIR = LibC.ENOTDIR, EISDIR = LibC.EISDIR;
+	public static readonly int ENOTCONN = LibC.ENOTCONN, ELOOP = LibC.ELOOP, EDEADLK = LibC.EDEADLK;
 }

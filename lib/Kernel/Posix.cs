@@ -161,6 +161,21 @@ public static unsafe class Posix
 				throw new SysException("mkdir", Sys.Errno, path);
 	}
 
+	/// rmdir(2), for a directory that may not be there or not be empty.
+	public static void Rmdir(string path)
+	{
+		fixed (byte* p = Z(path))
+			LibC.rmdir(p);
+	}
+
+	/// umount2(2) with MNT_DETACH: gone from the tree now, and from the
+	/// kernel once nothing uses it.
+	public static void UmountDetach(string path)
+	{
+		fixed (byte* p = Z(path))
+			Sys.Check(LibC.umount2(p, 2), "umount2", path);
+	}
+
 	public static void Chmod(string path, int mode)
 	{
 		fixed (byte* p = Z(path))
@@ -259,6 +274,7 @@ public static unsafe class Posix
 
 	public static uint Getuid() => LibC.getuid();
 	public static uint Geteuid() => LibC.geteuid();
+	public static uint Getegid() => LibC.getegid();
 
 	/// Leaves the caller's session and points the standard streams at
 	/// /dev/null: what a daemon does once it is started.
