@@ -89,6 +89,7 @@ public sealed class ManTests
 			Assert.Contains("read  motd2 0x0", text);
 			Assert.Contains("dirty 1", text);
 			Assert.StartsWith("changed", File.ReadAllText("/tmp/motd.copy"));
+			Assert.EndsWith("on a map\n", text);
 		}
 		finally
 		{
@@ -97,6 +98,7 @@ public sealed class ManTests
 			File.Delete(script);
 			File.Delete(output);
 			File.Delete("/tmp/motd.copy");
+			File.Delete("/tmp/db.img");
 		}
 	}
 

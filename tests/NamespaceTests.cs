@@ -16,9 +16,13 @@ public sealed class NamespaceTests : IDisposable
 
 	public void Dispose()
 	{
+		// SIGTERM first: a pagerd killed with its fusermount3 would leave
+		// its file view mounted, which nobody but its user may remove.
 		foreach (var p in procs)
 		{
 			if (!p.HasExited)
+				Tmds.Linux.LibC.kill(p.Id, Tmds.Linux.LibC.SIGTERM);
+			if (!p.WaitForExit(10_000))
 				p.Kill(true);
 			p.WaitForExit(10_000);
 			p.Dispose();
@@ -109,6 +113,13 @@ public sealed class NamespaceTests : IDisposable
 		var r = Cmd.Run("setpriv", [.. AsNobody, "sh", "-c", $"mapctl new m 64k source=file:{src} && mapctl cat m"], null, env);
 		Assert.True(r.Code == 0, r.Err);
 		Assert.Equal(want, r.Out);
+		// Its file view, mounted through fusermount3, is nobody's alone.
+		var file = Path.Combine(root, "mnt", "m");
+		r = Cmd.Run("setpriv", [.. AsNobody, "cat", file], null, env);
+		Assert.True(r.Code == 0, r.Err);
+		Assert.Equal(want, r.Out);
+		r = Cmd.Run("cat", file);
+		Assert.Contains("Permission denied", r.Err);
 
 		r = Cmd.Run("mapctl", ["-d", root, "ls"]);
 		Assert.Equal(1, r.Code);

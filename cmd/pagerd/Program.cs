@@ -9,22 +9,28 @@ using Pager.Protocol;
 
 var fg = new Option<bool>("-f") { Description = "stay in the foreground and log to standard error" };
 var dir = new Option<string?>("-d") { Description = "serve the namespace in DIR (default $PAGERDIR)", HelpName = "DIR" };
-var cmd = new RootCommand("pagerd: serve maps whose page faults become text requests") { fg, dir };
-cmd.SetAction(r => Pagerd.Serve(r.GetValue(fg), r.GetValue(dir) ?? Dir.Root()));
+var mnt = new Option<string?>("-m") { Description = "serve the maps as files in MNT (default DIR/mnt)", HelpName = "MNT" };
+var nofiles = new Option<bool>("-F") { Description = "serve no file view" };
+var cmd = new RootCommand("pagerd: serve maps whose page faults become text requests") { fg, dir, mnt, nofiles };
+cmd.SetAction(r =>
+{
+	var root = r.GetValue(dir) ?? Dir.Root();
+	return Pagerd.Serve(r.GetValue(fg), root, r.GetValue(nofiles) ? null : r.GetValue(mnt) ?? Dir.Files(root));
+});
 return cmd.Parse(args).Invoke();
 
 static unsafe class Pagerd
 {
 	const string Detached = "PAGERD_DETACHED";
 
-	public static int Serve(bool foreground, string root)
+	public static int Serve(bool foreground, string root, string? files)
 	{
 		if (!foreground)
-			return Background(root);
+			return Background(root, files);
 		Server srv;
 		try
 		{
-			srv = new Server(root, Log);
+			srv = new Server(root, files, Log);
 		}
 		catch (Exception e) when (e is SysException or CtlException or NotSupportedException)
 		{
@@ -48,7 +54,7 @@ static unsafe class Pagerd
 
 	/// Starts `pagerd -f` as a daemon and returns once it serves, or
 	/// prints why it could not.
-	static int Background(string root)
+	static int Background(string root, string? files)
 	{
 		var psi = new ProcessStartInfo(Environment.ProcessPath!)
 		{
@@ -59,6 +65,13 @@ static unsafe class Pagerd
 		psi.ArgumentList.Add("-f");
 		psi.ArgumentList.Add("-d");
 		psi.ArgumentList.Add(root);
+		if (files is null)
+			psi.ArgumentList.Add("-F");
+		else
+		{
+			psi.ArgumentList.Add("-m");
+			psi.ArgumentList.Add(files);
+		}
 		psi.Environment[Detached] = "1";
 		using var p = Process.Start(psi)!;
 		var said = p.StandardError.ReadToEndAsync();

@@ -26,6 +26,7 @@ sealed class Builtin : IDisposable
 			{
 				Posix.Close(fd);
 				fd = -1;
+				ViewGuard.Check(opt.Source[5..]);
 				fd = Posix.OpenRegular(opt.Source[5..], Posix.O_RDONLY);
 				openSource = opt.Source;
 			}
@@ -46,6 +47,7 @@ sealed class Builtin : IDisposable
 		{
 			Posix.Close(wfd);
 			wfd = -1;
+			ViewGuard.Check(opt.Source[5..]);
 			wfd = Posix.OpenRegular(opt.Source[5..], Posix.O_RDWR);
 			writeSource = opt.Source;
 		}

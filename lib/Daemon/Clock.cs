@@ -5,8 +5,8 @@ namespace Pager.Daemon;
 /// next touch faults them back in through the pager. Pages are chosen by
 /// a second-chance clock: a page filled since the hand last passed is
 /// spared once. Dirty pages are written back first and dropped on a
-/// later pass, once clean.
-public sealed class Clock(Pages pages, Filler memory, Options opt, Action flush)
+/// later pass, once clean. Each drop is told to dropped.
+public sealed class Clock(Pages pages, Filler memory, Options opt, Action flush, Action<long, long> dropped)
 {
 	readonly Bitmap chance = new(pages.Count);
 	long hand;
@@ -68,6 +68,7 @@ public sealed class Clock(Pages pages, Filler memory, Options opt, Action flush)
 		pages.Dropped(a, b);
 		chance.Set(a, b, false);
 		Evicted += b - a;
+		dropped(a, b);
 		return b - a;
 	}
 }

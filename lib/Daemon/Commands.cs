@@ -45,6 +45,9 @@ public sealed class Commands : IDisposable
 
 	public IEnumerable<Map> Maps => maps.Values;
 
+	/// The file view, when there is one: told of each map made and removed.
+	public FileView? Files;
+
 	public Answer? Run(Ctl c, Peer? p) => handlers[c.Cmd.Name](c, p);
 
 	public void Tick()
@@ -72,7 +75,8 @@ public sealed class Commands : IDisposable
 			throw new CtlException($"size {c["SIZE"]} is larger than a map may be ({Num.SizeString(MaxSize)})");
 		var opt = new Options();
 		opt.Apply(c.Fields, creating: true, size);
-		maps[name] = new Map(name, size, opt, Dir.Map(root, name), loop, log, mapCtl);
+		var m = maps[name] = new Map(name, size, opt, Dir.Map(root, name), loop, log, mapCtl);
+		Files?.Added(m);
 		log($"map {name}: new, {size} bytes, {string.Join(' ', opt.Words())}");
 		return Done();
 	}
@@ -90,6 +94,7 @@ public sealed class Commands : IDisposable
 		foreach (var a in m.Clients.ToList())
 			Drop(a);
 		maps.Remove(m.Name);
+		Files?.Removed(m);
 		m.Dispose();
 		log($"map {m.Name}: removed");
 		return Done();

@@ -60,6 +60,11 @@ public sealed unsafe class Filler : IDisposable
 	/// mapping raises SIGBUS on a missing page.
 	public ReadOnlySpan<byte> Bytes(long off, long len) => new(mem + off, (int)len);
 
+	/// Writes bytes at off straight into the memfd (the file view's
+	/// writes): a page that was missing is allocated there, for every
+	/// client at once.
+	public void Write(long off, ReadOnlySpan<byte> bytes) => Posix.PWrite(Memfd, bytes, off, what);
+
 	/// Drops [off, off+len) from the memfd, and so from every client.
 	public void Punch(long off, long len) => Posix.PunchHole(Memfd, off, len, what);
 

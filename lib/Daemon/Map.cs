@@ -11,7 +11,9 @@ namespace Pager.Daemon;
 /// each keep one kind of state: Pages (what each page is), Waiters and
 /// Requests (who waits, what was asked), Filler (the memory, and the one
 /// UFFDIO_COPY), WriteBack (dirty pages on their way back), Clock
-/// (eviction), Link (the map's FIFOs), Builtin (its own source). Each
+/// (eviction), Link (the map's FIFOs), Builtin (its own source). Reads
+/// and writes through the file view (FileView) wait for pages as faults
+/// do, in FileWaits, and are answered from the same memory. Each
 /// fault's time, from when pagerd reads it to when its thread is woken,
 /// is counted in a Histogram of whoever served it.
 public sealed unsafe class Map : IDisposable
@@ -24,6 +26,7 @@ public sealed unsafe class Map : IDisposable
 	public readonly Pages Pages;
 	public readonly Filler Memory;
 	readonly Waiters waiters = new();
+	readonly FileWaits fileWaits = new();
 	readonly Requests outstanding = new();
 	readonly Pieces pieces;
 	readonly ReplyFiles files = new();
@@ -40,6 +43,14 @@ public sealed unsafe class Map : IDisposable
 	static readonly long late = Stopwatch.Frequency / 100;
 
 	public long Faults, Requested, Fills, Filled;
+	/// The length the file view gives the map: its size, until a
+	/// truncate shortens it.
+	public long FileSize;
+	/// When a client or the file view last wrote to the map.
+	public DateTime Modified = DateTime.UtcNow;
+	/// Told of [off, off+len) dropped from memory, so that the file view
+	/// drops its cached copy too.
+	public Action<long, long>? Dropped;
 	/// Fault to wake: served by the pager, by the built-in source, by a
 	/// page already there, or ended by an error.
 	readonly Histogram byPager = new(), bySource = new(), present = new(), failed = new();
@@ -51,6 +62,7 @@ public sealed unsafe class Map : IDisposable
 		Name = name;
 		Size = size;
 		Length = Page.Up(size);
+		FileSize = size;
 		Opt = opt;
 		this.log = log;
 		Pages = new Pages(Length / Page.Size);
@@ -59,7 +71,7 @@ public sealed unsafe class Map : IDisposable
 		builtin = new Builtin(opt);
 		writeBack = new WriteBack(this);
 		Memory = new Filler(name, Length);
-		clock = new Clock(Pages, Memory, opt, writeBack.Flush);
+		clock = new Clock(Pages, Memory, opt, writeBack.Flush, (a, b) => Dropped?.Invoke(a * Page.Size, (b - a) * Page.Size));
 		try
 		{
 			link = new Link(this, dir, loop, ctl);
@@ -265,6 +277,8 @@ public sealed unsafe class Map : IDisposable
 		foreach (var r in outstanding.Overlapping(first, end))
 			if (Pages.Present.All(r.First, r.Last, true))
 				Answered(r);
+		foreach (var w in fileWaits.Take(first, end))
+			Need(w);
 	}
 
 	/// 6a. A request is answered; one answered late is told of.
@@ -306,8 +320,64 @@ public sealed unsafe class Map : IDisposable
 		else
 		{
 			a.Protect(p * Page.Size, Page.Size, false);
+			Modified = DateTime.UtcNow;
 			writeBack.Dirtied();
 		}
+	}
+
+	/// 9. The file view wants the pages of [off, off+len): ready once
+	/// they are all present, asked for as a fault would ask; failed when
+	/// an error or the map's timeout ends the wait.
+	public void Need(long off, long len, Action ready, Action<string> failed) =>
+		Need(new FileWait(off / Page.Size, Page.Up(off + len) / Page.Size, Stopwatch.GetTimestamp(), ready, failed));
+
+	/// A wait is looked at again whenever pages of it arrive, since a
+	/// page it had may have been evicted meanwhile.
+	void Need(FileWait w)
+	{
+		if (Pages.Present.All(w.First, w.End, true))
+		{
+			w.Ready();
+			return;
+		}
+		fileWaits.Add(w);
+		for (long p = w.First; p < w.End; p++)
+			if (!Pages.Present[p] && !Pages.Requested[p])
+				Want(p, 0);
+	}
+
+	/// 10. A write through the file view. A page it covers only in part
+	/// must be present first, since its other bytes are the pager's; a
+	/// page it covers whole is replaced. The pages are then dirty, as a
+	/// client's write makes them, and clients waiting on them go on.
+	public void Write(long off, byte[] bytes, Action done, Action<string> failed)
+	{
+		long end = off + bytes.Length, a = off / Page.Size, b = Page.Up(end) / Page.Size;
+		long cut = end >= Size ? Length : end;
+		foreach (long p in (long[])[Page.Aligned(off) ? -1 : a, Page.Aligned(cut) ? -1 : b - 1])
+			if (p >= 0 && !Pages.Present[p])
+			{
+				Need(p * Page.Size, Page.Size, () => Write(off, bytes, done, failed), failed);
+				return;
+			}
+		Memory.Write(off, bytes);
+		long arrived = (b - a) - Pages.Present.Popcount(a, b);
+		Pages.Filled(a, b);
+		Wake(a, b, null, present);
+		for (long p = a; p < b; p++)
+		{
+			Pages.MarkDirty(p);
+			writeBack.Dirtied();
+		}
+		Modified = DateTime.UtcNow;
+		if (arrived > 0)
+			clock.Arrived(a, b);
+		foreach (var r in outstanding.Overlapping(a, b))
+			if (Pages.Present.All(r.First, r.Last, true))
+				Answered(r);
+		done();
+		foreach (var w in fileWaits.Take(a, b))
+			Need(w);
 	}
 
 	// That is the fault path. What follows are the ways it ends other
@@ -319,6 +389,8 @@ public sealed unsafe class Map : IDisposable
 	{
 		Record(off, len, text);
 		long a = off / Page.Size, b = Page.Up(off + len) / Page.Size;
+		foreach (var w in fileWaits.Take(a, b))
+			w.Failed(text);
 		switch (Opt.Policy)
 		{
 		case Policy.Zero:
@@ -445,12 +517,18 @@ public sealed unsafe class Map : IDisposable
 	{
 		link.Tick();
 		writeBack.Tick();
-		if (Opt.Timeout == TimeSpan.Zero || waiters.Count == 0)
+		if (Opt.Timeout == TimeSpan.Zero)
 			return;
 		long limit = Stopwatch.GetTimestamp() - (long)(Opt.Timeout.TotalSeconds * Stopwatch.Frequency);
+		var why = $"timeout: no pager answered in {Opt.Timeout.TotalSeconds:0.###}s";
 		foreach (var p in waiters.All.Where(w => w.Since < limit && !w.Reported).Select(w => w.Page).Distinct().ToList())
 			if (waiters.First(p, p + 1) is not null)
-				Error(p * Page.Size, Page.Size, $"timeout: no pager answered in {Opt.Timeout.TotalSeconds:0.###}s");
+				Error(p * Page.Size, Page.Size, why);
+		foreach (var w in fileWaits.Older(limit))
+		{
+			Record(w.First * Page.Size, (w.End - w.First) * Page.Size, "file view: " + why);
+			w.Failed(why);
+		}
 	}
 
 	/// The pager went away: its writes failed; what it was asked goes to
@@ -552,6 +630,7 @@ public sealed unsafe class Map : IDisposable
 		yield return ("fills", $"{Fills}");
 		yield return ("filled", $"{Filled}");
 		yield return ("waiting", $"{waiters.Count}");
+		yield return ("filewaiting", $"{fileWaits.Count}");
 		yield return ("outstanding", $"{outstanding.Count}");
 		yield return ("clients", $"{Clients.Count}");
 		yield return ("evicted", $"{clock.Evicted}");
@@ -571,6 +650,8 @@ public sealed unsafe class Map : IDisposable
 
 	public void Dispose()
 	{
+		foreach (var w in fileWaits.Take(0, Pages.Count))
+			w.Failed("map removed");
 		link.Dispose();
 		builtin.Dispose();
 		files.Dispose();

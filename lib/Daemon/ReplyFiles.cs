@@ -5,7 +5,8 @@ namespace Pager.Daemon;
 /// The files named in a map's `file` replies, kept open while the pager
 /// writes (at most 64, then all are closed), read by pagerd with its own
 /// rights. Only regular files are read: a FIFO or a device could block
-/// the daemon in open(2) or read(2).
+/// the daemon in open(2) or read(2), and so could a file of pagerd's own
+/// file view (ViewGuard).
 public sealed class ReplyFiles : IDisposable
 {
 	const int Max = 64;
@@ -24,6 +25,7 @@ public sealed class ReplyFiles : IDisposable
 			return fd;
 		if (open.Count >= Max)
 			Dispose();
+		ViewGuard.Check(path);
 		fd = Posix.OpenRegular(path, Posix.O_RDONLY);
 		open[path] = fd;
 		return fd;

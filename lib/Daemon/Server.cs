@@ -6,7 +6,8 @@ namespace Pager.Daemon;
 /// pagerd: the namespace, its socket and ctl FIFO, and the maps, served
 /// from one loop. Every line that comes in is parsed against Cmdtab and
 /// run by Commands; whatever a handler throws goes back to the sender
-/// (or to the log, for a FIFO), and the loop goes on.
+/// (or to the log, for a FIFO), and the loop goes on. Unless told not
+/// to, it also serves every map as a file (FileView).
 public sealed class Server : IDisposable
 {
 	readonly string root;
@@ -19,7 +20,8 @@ public sealed class Server : IDisposable
 	readonly LineBuffer ctlLines = new();
 	bool accepting = true;
 
-	public Server(string root, Action<string> log)
+	/// files: where to mount the file view, or null for none.
+	public Server(string root, string? files, Action<string> log)
 	{
 		this.root = root;
 		this.log = log;
@@ -31,6 +33,27 @@ public sealed class Server : IDisposable
 		ctl = new FifoIn(loop, Dir.Ctl(root),
 			b => ctlLines.Feed(b, l => FifoLine(null, l), e => log("ctl: " + e)),
 			() => ctlLines.End(l => FifoLine(null, l)));
+		if (files is not null)
+			commands.Files = Mount(files);
+	}
+
+	/// The file view on dir; without it (no /dev/fuse, no fusermount3,
+	/// a mount refused) pagerd serves as before, and says so once.
+	FileView? Mount(string dir)
+	{
+		try
+		{
+			FuseSession.Unstale(dir, log);
+			Posix.Mkdir(dir, 0x1c0);
+			ViewGuard.Mounting(dir);
+			return new FileView(dir, loop, log);
+		}
+		catch (SysException e)
+		{
+			ViewGuard.Mounting(null);
+			log($"no file view: {e.Message}");
+			return null;
+		}
 	}
 
 	/// Makes the namespace directory, refusing one another pagerd serves
@@ -205,6 +228,11 @@ public sealed class Server : IDisposable
 	{
 		foreach (var p in peers.ToList())
 			p.Close();
+		if (commands.Files is { } f)
+		{
+			f.Dispose();
+			Posix.Rmdir(f.Dir);
+		}
 		commands.Dispose();
 		ctl.Dispose();
 		loop.Remove(listen);

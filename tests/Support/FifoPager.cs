@@ -74,8 +74,11 @@ public sealed unsafe class FifoPager : IDisposable
 
 	public static byte[] Line(string s) => System.Text.Encoding.UTF8.GetBytes(s + "\n");
 
+	/// Safe to call twice: a test may make its pager go before the end.
 	public void Dispose()
 	{
+		if (stop)
+			return;
 		stop = true;
 		bool ended = thread.Join(Cmd.Timeout);
 		Posix.Close(faultFd);

@@ -86,7 +86,12 @@ public sealed class Pagerd : IDisposable
 	{
 		Proc.Kill();
 		Proc.WaitForExit(10_000);
+		Cmd.WaitFor(() => !Mounted(Dir.Files(Root)), "fusermount3 to unmount the file view of the killed pagerd");
 	}
+
+	/// Whether a file system is mounted on dir.
+	public static bool Mounted(string dir) =>
+		File.ReadLines("/proc/self/mountinfo").Any(l => l.Split(' ')[4] == dir);
 
 	public void Restart()
 	{
@@ -104,6 +109,9 @@ public sealed class Pagerd : IDisposable
 				Proc.Kill(true);
 		}
 		Proc.Dispose();
+		// A pagerd killed with its fusermount3 leaves its file view mounted.
+		if (Mounted(Dir.Files(Root)))
+			Kernel.Posix.UmountDetach(Dir.Files(Root));
 		if (Directory.Exists(Root))
 			Directory.Delete(Root, true);
 	}
