@@ -141,4 +141,71 @@ public sealed class StallTests : PagerdTest
 		Assert.Equal("err control line longer than 4096 bytes\nok 1\nserved 1048576 0 0 no 0 0\n", System.Text.Encoding.ASCII.GetString([.. reply]));
 		Healthy(src);
 	}
+
+	/// A pager that holds its fault FIFO open and never reads it, under
+	/// dirtylimit=4k: pagerd sends at most 16 MiB of writes; the rest
+	/// stay dirty, and a sync then waits without sending more. Once a pager
+	/// that answers comes, the sync goes through with every page.
+	[Fact]
+	public void WritesToAPagerThatNeverReadsAreBounded()
+	{
+		var src = Served();
+		const int size = 32 << 20;
+		d.Ctl($"new w {size} source=zero dirtylimit=4k");
+		using var m = d.Attach("w");
+		m.Read(0, new byte[size]); // every page there: writes need no pager
+		int stuck = Streams.OpenFifo(d.Fault("w"), Tmds.Linux.LibC.O_RDONLY | Kernel.Posix.O_NONBLOCK);
+		try
+		{
+			WaitPager("w");
+			var page = new byte[4096];
+			for (long off = 0; off < size; off += 4096)
+			{
+				page[0] = (byte)(off >> 12);
+				m.Write(off, page);
+			}
+			Assert.InRange(d.Stat("w", "backlog"), 1, (16 << 20) + 4096 * 100);
+			Assert.InRange(d.Stat("w", "writing"), 1, (16 << 20) / 4096);
+			Assert.True(d.Stat("w", "dirty") >= size / 4096 - (16 << 20) / 4096);
+			Healthy(src);
+		}
+		finally
+		{
+			Kernel.Posix.Close(stuck);
+		}
+		var store = new System.Collections.Concurrent.ConcurrentDictionary<long, byte>();
+		using var p = new FifoPager(d, "w", r => r.Verb switch
+		{
+			Verb.Write => Stored(r),
+			Verb.Sync => [FifoPager.Line($"synced w {r.Seq}")],
+			_ => null,
+		});
+		IEnumerable<byte[]> Stored(Msg r)
+		{
+			for (long o = 0; o < r.Len; o += 4096)
+				store[r.Off + o] = r.Payload![o];
+			return [FifoPager.Line($"ok w {r.Off} {r.Len}")];
+		}
+		var sync = Mapctl("sync", "w");
+		Assert.True(sync.Code == 0, sync.Err);
+		Assert.Equal(0, d.Stat("w", "dirty"));
+		Assert.Equal(size / 4096, store.Count);
+		Assert.All(store, kv => Assert.Equal((byte)(kv.Key >> 12), kv.Value));
+	}
+
+	/// A prefetch of a huge sparse map with no pager asks for nothing and
+	/// says why; one of a part of it goes ahead.
+	[Fact]
+	public void PrefetchOfAHugeMapIsRefused()
+	{
+		var src = Served();
+		d.Ctl("new huge 4t");
+		var r = Mapctl("prefetch", "huge");
+		Assert.Equal(1, r.Code);
+		Assert.Contains("more than 1g of map huge is missing, the most one prefetch asks for; prefetch it in parts", r.Err);
+		Assert.Equal(0, d.Stat("huge", "outstanding"));
+		Assert.Equal(0, Mapctl("prefetch", "huge", "0", "64m").Code);
+		Assert.Equal(64 << 20 >> 18, d.Stat("huge", "outstanding"));
+		Healthy(src);
+	}
 }

@@ -19,9 +19,15 @@ public sealed class Bitmap(long bits)
 		}
 	}
 
+	/// Sets [from, to) to value, a word at a time between the ends.
 	public void Set(long from, long to, bool value)
 	{
-		for (long i = from; i < to; i++)
+		long i = from;
+		for (; i < to && (i & 63) != 0; i++)
+			this[i] = value;
+		for (; i + 64 <= to; i += 64)
+			w[i >> 6] = value ? ~0UL : 0;
+		for (; i < to; i++)
 			this[i] = value;
 	}
 

@@ -28,6 +28,9 @@ public sealed class FifoOut : IDisposable
 
 	public bool Open => fd >= 0;
 
+	/// Bytes sent but not yet written to the FIFO.
+	public long Backlog => tail - head;
+
 	/// Opens the FIFO if a reader waits; true when it did just now.
 	public bool Probe()
 	{

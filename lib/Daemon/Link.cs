@@ -42,6 +42,9 @@ sealed class Link : IDisposable
 		fault.Send(Format.Header(m));
 	}
 
+	/// Bytes queued for the fault FIFO that the pager has not read.
+	public long Backlog => fault.Backlog;
+
 	public void SendWrite(long off, ReadOnlySpan<byte> bytes)
 	{
 		var m = Msg.Range(Verb.Write, map.Name, off, bytes.Length);

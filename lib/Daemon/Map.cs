@@ -443,12 +443,20 @@ public sealed unsafe class Map : IDisposable
 		Serve(off, len);
 	}
 
-	/// Requests the missing pages of a range that nobody asked for yet.
+	/// The most one prefetch asks for: more would only be evicted again,
+	/// and a huge sparse map would have pagerd queue requests by the million.
+	public const long MaxPrefetch = 1L << 30;
+
+	/// Requests the missing pages of a range that nobody asked for yet:
+	/// at most MaxPrefetch (or maxresident) of them, else none and an error.
 	public void Prefetch(long off, long len)
 	{
 		CheckRange(off, len);
 		long chunk = Math.Max(Math.Max(Opt.PageSize, Page.Up(Opt.ReadAhead)), 256 << 10) / Page.Size;
 		long p = off / Page.Size, end = (off + len) / Page.Size;
+		long most = Opt.MaxResident > 0 ? Math.Min(MaxPrefetch, Opt.MaxResident) : MaxPrefetch;
+		if (Wanted(p, end, most / Page.Size) * Page.Size > most)
+			throw new CtlException($"prefetch {off} {len}: more than {Num.SizeString(most)} of map {Name} is missing, the most one prefetch asks for; prefetch it in parts");
 		while (p < end)
 		{
 			long a = Pages.NextWanted(p, end);
@@ -459,6 +467,21 @@ public sealed unsafe class Map : IDisposable
 				Request(x * Page.Size, Math.Min(b - x, chunk) * Page.Size);
 			p = b;
 		}
+	}
+
+	/// How many pages of [p, end) are neither present nor asked for,
+	/// counting no further than past most.
+	long Wanted(long p, long end, long most)
+	{
+		long n = 0;
+		while (p < end && n <= most)
+		{
+			long a = Pages.NextWanted(p, end);
+			long b = Math.Min(end, Math.Min(Pages.Present.Next(a, end, true), Pages.Requested.Next(a, end, true)));
+			n += b - a;
+			p = b;
+		}
+		return n;
 	}
 
 	/// Drops the clean pages of a range; returns how many went.
@@ -632,6 +655,7 @@ public sealed unsafe class Map : IDisposable
 		yield return ("waiting", $"{waiters.Count}");
 		yield return ("filewaiting", $"{fileWaits.Count}");
 		yield return ("outstanding", $"{outstanding.Count}");
+		yield return ("backlog", $"{link.Backlog}");
 		yield return ("clients", $"{Clients.Count}");
 		yield return ("evicted", $"{clock.Evicted}");
 		yield return ("dirty", $"{Pages.DirtyCount}");

@@ -12,10 +12,17 @@ namespace Pager.Daemon;
 /// the store took (ok) is durable only once a barrier after it passes
 /// (synced); a failed barrier makes its pages dirty again. The time of
 /// each write (sent to ok or fail) and each sync (asked to answered) is
-/// counted in a Histogram.
+/// counted in a Histogram. At most MaxInflight bytes are on their way at
+/// once: the rest stay dirty until answers make room, and a sync's
+/// barrier waits until every page dirty when it was asked has been sent.
 public sealed class WriteBack(Map map)
 {
 	const long MaxRun = 256 << 10;
+	/// So a pager that stops reading or answering costs bounded memory.
+	public const long MaxInflight = 16 << 20;
+	long inflightBytes;
+	/// Dirty pages were left unsent for want of room.
+	bool behind;
 	readonly Pages pages = map.Pages;
 	readonly List<Write> inflight = [];
 	readonly List<Write> unsynced = [];
@@ -42,7 +49,7 @@ public sealed class WriteBack(Map map)
 		public readonly Action<List<string>>? Done = done;
 		public readonly long Since = Stopwatch.GetTimestamp();
 		public readonly List<string> Failures = [];
-		public bool Passed;
+		public bool Asked, Passed;
 	}
 
 	/// A page was written by a client.
@@ -54,10 +61,13 @@ public sealed class WriteBack(Map map)
 			Flush();
 	}
 
-	/// Writes back every dirty page, in runs of up to 256k.
+	/// Writes back every dirty page, in runs of up to 256k, as far as
+	/// MaxInflight allows; once all are sent, the syncs waiting for that
+	/// get their barrier.
 	public void Flush()
 	{
 		dirtySince = 0;
+		behind = false;
 		long end = pages.Count;
 		for (long p = 0; p < end;)
 		{
@@ -65,8 +75,19 @@ public sealed class WriteBack(Map map)
 			if (a == end)
 				break;
 			long b = Math.Min(pages.Dirty.Next(a, end, false), a + MaxRun / Page.Size);
+			if (inflight.Count > 0 && inflightBytes + (b - a) * Page.Size > MaxInflight)
+			{
+				behind = true;
+				return;
+			}
 			Start(a * Page.Size, (b - a) * Page.Size);
 			p = b;
+		}
+		foreach (var s in syncs.Where(s => !s.Asked).ToList())
+		{
+			s.Asked = true;
+			s.Upto = writeSeq;
+			map.Barrier(s.Seq);
 		}
 	}
 
@@ -77,6 +98,7 @@ public sealed class WriteBack(Map map)
 		pages.StartWrite(off / Page.Size, (off + len) / Page.Size);
 		var w = new Write(off, len, ++writeSeq, Stopwatch.GetTimestamp());
 		inflight.Add(w);
+		inflightBytes += len;
 		map.Store(off, map.Memory.Bytes(off, len));
 	}
 
@@ -85,6 +107,8 @@ public sealed class WriteBack(Map map)
 		var w = Settle(off, len) ?? throw new ProtocolException($"ok for {off} {len}, which was not written");
 		unsynced.Add(w);
 		Writes++;
+		if (behind)
+			Flush();
 		CheckSyncs();
 	}
 
@@ -98,6 +122,10 @@ public sealed class WriteBack(Map map)
 		map.Record(off, len, "write-back: " + text);
 		foreach (var s in syncs.Where(s => w.Seq <= s.Upto))
 			s.Failures.Add($"{off} {len} {text}");
+		// Sending the rest now could fail the same way at once, and again:
+		// the syncs waiting for them fail instead, and the next sync retries.
+		if (behind)
+			Unblock();
 		CheckSyncs();
 	}
 
@@ -107,6 +135,7 @@ public sealed class WriteBack(Map map)
 		if (w is null)
 			return null;
 		inflight.Remove(w);
+		inflightBytes -= len;
 		pages.EndWrite(off / Page.Size, (off + len) / Page.Size);
 		WriteTimes.Since(w.Sent, Stopwatch.GetTimestamp());
 		return w;
@@ -116,12 +145,22 @@ public sealed class WriteBack(Map map)
 	/// failed ranges, none when all is durable.
 	public void Sync(Action<List<string>>? done)
 	{
-		var s = new SyncWait(++syncSeq, done);
-		syncs.Add(s);
+		syncs.Add(new SyncWait(++syncSeq, done));
 		Flush();
-		s.Upto = writeSeq;
-		map.Barrier(s.Seq);
 		CheckSyncs();
+	}
+
+	/// A write failed while pages waited for room: the syncs waiting to
+	/// send their barrier fail, naming what was never sent.
+	void Unblock()
+	{
+		behind = false;
+		foreach (var s in syncs.Where(s => !s.Asked))
+		{
+			s.Asked = s.Passed = true;
+			s.Upto = writeSeq;
+			s.Failures.Add($"0 {map.Length} not written back: an earlier write of the map failed");
+		}
 	}
 
 	public void Synced(long seq, string? err)
