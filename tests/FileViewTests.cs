@@ -32,8 +32,9 @@ public class FileViewTests : PagerdTest
 		Assert.True(d.Stat("disk", "requests") > 0);
 	}
 
-	/// python3 maps the file shared, reads it byte-exact, writes into it
-	/// and fsyncs: the bytes reach the source through the pager, and an
+	/// python3 maps the file shared, reads it byte-exact (and privately:
+	/// what it writes there stays its own), writes into it and fsyncs:
+	/// the bytes reach the source through the pager, and an
 	/// attached client sees them as soon as msync has sent them.
 	[Fact]
 	public void PythonMmapReadsWritesAndFsyncReachesTheSource()
@@ -46,6 +47,10 @@ public class FileViewTests : PagerdTest
 			fd = os.open(sys.argv[1], os.O_RDWR)
 			m = mmap.mmap(fd, 0)
 			sys.stdout.buffer.write(m[:])
+			p = mmap.mmap(fd, 0, flags=mmap.MAP_PRIVATE)
+			assert p[:] == m[:], "a private mapping reads other bytes"
+			p[0:7] = b"private"
+			p.close()
 			m[5000:5010] = b"0123456789"
 			m[700000:700004] = b"more"
 			m.flush()

@@ -94,7 +94,14 @@ public sealed unsafe class FuseSession : IDisposable
 		log($"{dir}: the file view of a pagerd that died is still mounted; unmounting it");
 		if (Posix.Geteuid() == 0)
 		{
-			Posix.UmountDetach(dir);
+			try
+			{
+				Posix.UmountDetach(dir);
+			}
+			catch (SysException e) when (e.Errno == Errno.EINVAL)
+			{
+				// fusermount3 got there first.
+			}
 			return;
 		}
 		using var p = System.Diagnostics.Process.Start("fusermount3", ["-u", "-z", dir]);

@@ -86,7 +86,6 @@ public sealed class Pagerd : IDisposable
 	{
 		Proc.Kill();
 		Proc.WaitForExit(10_000);
-		Cmd.WaitFor(() => !Mounted(Dir.Files(Root)), "fusermount3 to unmount the file view of the killed pagerd");
 	}
 
 	/// Whether a file system is mounted on dir.
@@ -109,9 +108,17 @@ public sealed class Pagerd : IDisposable
 				Proc.Kill(true);
 		}
 		Proc.Dispose();
-		// A pagerd killed with its fusermount3 leaves its file view mounted.
+		// A killed pagerd's file view stays mounted until its fusermount3
+		// notices, or for good if that was killed too.
 		if (Mounted(Dir.Files(Root)))
-			Kernel.Posix.UmountDetach(Dir.Files(Root));
+			try
+			{
+				Kernel.Posix.UmountDetach(Dir.Files(Root));
+			}
+			catch (Kernel.SysException)
+			{
+				// fusermount3 got there first.
+			}
 		if (Directory.Exists(Root))
 			Directory.Delete(Root, true);
 	}
