@@ -27,6 +27,11 @@ public sealed class NamespaceTests : IDisposable
 			p.WaitForExit(10_000);
 			p.Dispose();
 		}
+		// A file view left mounted (its pagerd killed with its fusermount3)
+		// is root's to remove, not nobody's.
+		foreach (var l in File.ReadLines("/proc/self/mountinfo").ToList())
+			if (l.Split(' ')[4].StartsWith(tmp + "/", StringComparison.Ordinal))
+				Kernel.Posix.UmountDetach(l.Split(' ')[4]);
 		Directory.Delete(tmp, true);
 	}
 
@@ -124,6 +129,45 @@ public sealed class NamespaceTests : IDisposable
 		r = Cmd.Run("mapctl", ["-d", root, "ls"]);
 		Assert.Equal(1, r.Code);
 		Assert.Matches($@"^mapctl: .*refused: uid 0 \(pid \d+\) is not uid {Nobody}, whose pagerd this is\n$", r.Err);
+	}
+
+	/// As nobody: the README's demo, then the standard pipeline with a
+	/// write and a sync reaching the file, the C# client (mapctl) reading
+	/// through it, and the file view.
+	[Fact]
+	public void TheToolkitRunsAsAnOrdinaryUser()
+	{
+		var home = Directory.CreateDirectory(Path.Combine(tmp, "nobody")).FullName;
+		Chown(home, Nobody);
+		var env = new Dictionary<string, string> { ["HOME"] = home, ["PATH"] = "/usr/bin:/bin" };
+		var demo = Cmd.Run("setpriv", [.. AsNobody, Path.Combine(Cmd.Repo, "rc", "demo")], null, env);
+		Assert.True(demo.Code == 0, demo.Err);
+		Assert.Contains("the map equals the file", demo.Text);
+
+		var (src, want) = Source(256 << 10);
+		var img = Path.Combine(home, "img");
+		File.Copy(src, img);
+		Chown(img, Nobody);
+		var ns = Path.Combine(home, "ns");
+		env["PATH"] = $"{Cmd.BinDir}:/usr/bin:/bin";
+		env["PAGERDIR"] = ns;
+		var r = Cmd.Run("setpriv", [.. AsNobody, "sh", "-e", "-c", $$"""
+			pagerd -f 2>{{home}}/log &
+			pd=$!
+			trap 'kill $pd; wait $pd' EXIT
+			while ! test -S $PAGERDIR/sock; do sleep 0.05; done
+			mapctl new m {{256 << 10}}
+			faultcat m | pagefill file:{{img}} >$PAGERDIR/m/fill &
+			mapctl cat m | cmp - {{src}}
+			cmp $PAGERDIR/mnt/m {{src}}
+			echo changed | mapctl write m 4096
+			mapctl sync m
+			echo synced
+			"""], null, env);
+		Assert.True(r.Code == 0, r.Err + File.ReadAllText(Path.Combine(home, "log")));
+		Assert.Equal("synced\n", r.Text);
+		"changed\n"u8.CopyTo(want.AsSpan(4096));
+		Assert.Equal(want, File.ReadAllBytes(img));
 	}
 
 	/// A file of random bytes anyone may read.
