@@ -6,9 +6,12 @@ public enum Pattern { Seq, Rand, Read }
 /// the minimal C handler (a thread of the client, and a process of its
 /// own as pagerd is), the toolkit's three ways of serving a map, and the
 /// built-in source again with a C client over libpager in its own process,
-/// and the standard pipeline serving from a Redis store instead of the
-/// file (RedisStore).
-public enum Sys { Mmap, Read, C, C2, Builtin, Pipeline, Awk, Lib, Redis }
+/// the standard pipeline serving from a Redis store instead of the file
+/// (RedisStore), and the file view: a built-in source map read as the file
+/// $PAGERDIR/mnt/NAME, with pread(2) and with mmap(2), from a fresh map
+/// (every page from the source) or from one that has every page already
+/// (FUSE alone; FileViewRunner).
+public enum Sys { Mmap, Read, C, C2, Builtin, Pipeline, Awk, Lib, Redis, ViewRead, ViewMmap, WarmRead, WarmMmap }
 
 /// One workload: Pages pages of a map of Size bytes touched (or, for
 /// Read, every byte copied out) by Threads threads, faults answered Chunk
@@ -40,24 +43,38 @@ static class Cells
 	static readonly Sys[] Reading = [Sys.Mmap, Sys.Read, Sys.C, Sys.C2, Sys.Builtin, Sys.Pipeline, Sys.Awk, Sys.Lib];
 	/// Where the store holds the cell's bytes: the dense file, not the sparse.
 	static readonly Sys[] FaultingStored = [.. Faulting, Sys.Redis], ReadingStored = [.. Reading, Sys.Redis];
+	/// The file view's paths; read() is there for every workload, as the
+	/// reference of the view's own read() path.
+	public static readonly Sys[] View = [Sys.ViewRead, Sys.ViewMmap, Sys.WarmRead, Sys.WarmMmap];
+	/// What the file view is measured against: the kernel on the page-cached
+	/// file, an attached client of the same kind of map, and the C handler,
+	/// which every cell's "× C time" is over.
+	public static readonly Sys[] ViewRefs = [Sys.Mmap, Sys.Read, Sys.C, Sys.Builtin];
+	static Sys[] Viewed(Sys[] s) => [.. s, .. s.Contains(Sys.Read) ? [] : new[] { Sys.Read }, .. View];
+
+	/// The cells with the file view, with its paths and their references
+	/// alone (--only view).
+	public static List<Cell> ViewOnly(List<Cell> cells) =>
+		[.. cells.Where(c => c.Systems.Any(View.Contains))
+			.Select(c => c with { Systems = [.. c.Systems.Where(s => View.Contains(s) || ViewRefs.Contains(s))] })];
 
 	public static List<Cell> Full(string dense, string sparse)
 	{
 		const long n = 8192; // random faults a run
 		return
 		[
-			new(dense, 64 * M, Pattern.Rand, n, 1, 4 * K, false, FaultingStored) { Group = "size" },
+			new(dense, 64 * M, Pattern.Rand, n, 1, 4 * K, false, Viewed(FaultingStored)) { Group = "size" },
 			new(dense, 64 * M, Pattern.Rand, n, 1, 4 * K, true, Faulting),
 			new(dense, 64 * M, Pattern.Rand, n, 2, 4 * K, false, Faulting),
 			new(dense, 64 * M, Pattern.Rand, n, 8, 4 * K, false, Faulting),
 			new(dense, G, Pattern.Rand, n, 1, 4 * K, false, Faulting) { Group = "size" },
 			new(sparse, 16 * G, Pattern.Rand, n, 1, 4 * K, false, Faulting) { Group = "size" },
 			new(dense, 64 * M, Pattern.Seq, 64 * M / 4096, 1, 4 * K, false, Faulting),
-			new(dense, 64 * M, Pattern.Seq, 64 * M / 4096, 1, 64 * K, false, Faulting),
+			new(dense, 64 * M, Pattern.Seq, 64 * M / 4096, 1, 64 * K, false, Viewed(Faulting)),
 			new(dense, G, Pattern.Seq, G / 4096, 1, 2 * M, false, FaultingStored),
 			new(dense, 64 * M, Pattern.Read, 64 * M / 4096, 1, 4 * K, false, Reading),
 			new(dense, G, Pattern.Read, G / 4096, 1, 64 * K, false, Reading),
-			new(dense, G, Pattern.Read, G / 4096, 1, 2 * M, false, ReadingStored),
+			new(dense, G, Pattern.Read, G / 4096, 1, 2 * M, false, Viewed(ReadingStored)),
 			new(dense, G, Pattern.Read, G / 4096, 8, 2 * M, false, Reading),
 		];
 	}
@@ -68,11 +85,12 @@ static class Cells
 		const long n = 1024;
 		return
 		[
-			new(dense, 16 * M, Pattern.Rand, n, 1, 4 * K, false, FaultingStored) { Group = "size" },
+			new(dense, 16 * M, Pattern.Rand, n, 1, 4 * K, false, Viewed(FaultingStored)) { Group = "size" },
 			new(sparse, 16 * G, Pattern.Rand, n, 1, 4 * K, false, Faulting) { Group = "size" },
 			new(dense, 16 * M, Pattern.Rand, n, 1, 4 * K, true, Faulting),
 			new(dense, 16 * M, Pattern.Rand, n, 8, 4 * K, false, Faulting),
-			new(dense, 64 * M, Pattern.Read, 64 * M / 4096, 1, 2 * M, false, ReadingStored),
+			new(dense, 16 * M, Pattern.Seq, 16 * M / 4096, 1, 64 * K, false, Viewed(Faulting)),
+			new(dense, 64 * M, Pattern.Read, 64 * M / 4096, 1, 2 * M, false, Viewed(ReadingStored)),
 		];
 	}
 }

@@ -36,6 +36,9 @@ sealed class Daemon : IDisposable
 
 	public int Pid => p.Id;
 
+	/// Whether pagerd mounted its file view on ROOT/mnt.
+	public bool FileView => FuseCounter.Connection(Path.Combine(Root, "mnt")) is not null;
+
 	public List<string> Call(string line) => ctl.Call(line);
 
 	/// A fresh map name, so no run sees another's pages.

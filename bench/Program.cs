@@ -15,17 +15,24 @@ try
 	var native = new Native(benchDir, tmp);
 	var (dense, sparse) = Files(native, tmp, o.Quick);
 	var cells = o.Quick ? Cells.Quick(dense, sparse) : Cells.Full(dense, sparse);
+	if (o.Only == "view")
+		cells = Cells.ViewOnly(cells);
 	if (native.LibClient is null)
 	{
 		Console.Error.WriteLine("bench: no out/lib/libpager.so (sh .ci/setup builds it): no C client over libpager");
-		cells = [.. cells.Select(c => c with { Systems = [.. c.Systems.Where(s => s != Sys.Lib)] })];
+		cells = Without(cells, s => s == Sys.Lib);
 	}
-	using var store = RedisStore.Start(tmp, dense);
+	using var store = cells.Any(c => c.Systems.Contains(Sys.Redis)) ? RedisStore.Start(tmp, dense) : null;
 	if (store is null)
-		cells = [.. cells.Select(c => c with { Systems = [.. c.Systems.Where(s => s != Sys.Redis)] })];
+		cells = Without(cells, s => s == Sys.Redis);
 	var results = new List<CellResult>();
 	using (var d = new Daemon(cmds["pagerd"], Path.Combine(tmp, "ns")))
 	{
+		if (!d.FileView)
+		{
+			Console.Error.WriteLine("bench: pagerd mounted no file view (no /dev/fuse, or the mount was refused): no file view paths");
+			cells = Without(cells, Cells.View.Contains);
+		}
 		var r = new Runner(native, d, cmds.Bin, store?.Source);
 		foreach (var g in cells.GroupBy(c => c.Group == "" ? c.Name : c.Group))
 			foreach (var cr in Measure(r, [.. g], o.Runs))
@@ -34,6 +41,13 @@ try
 				Console.Write(Report.CellTable(cr));
 				Console.Out.Flush();
 			}
+	}
+	if (o.Only == "view")
+	{
+		// The file view's rows alone: none of the rest, and no results.md,
+		// which is of a whole run.
+		Console.Write(Report.ViewTable(results));
+		return 0;
 	}
 	var mem = Memory.Measure(native, cmds["pagerd"], tmp, sparse, o.Quick);
 	Console.Write(Report.MemoryTable(mem));
@@ -44,6 +58,7 @@ try
 	var prof = Profile.Measure(native, cmds, tmp, dense, o.Quick ? 512 : 2048);
 	Console.Write(Report.ProfileTable(prof));
 	var targets = Targets.Check(results, mem, start);
+	Console.Write(Report.ViewTable(results));
 	Console.Write(Report.TargetTable(targets));
 	var outDir = o.Quick ? Path.Combine(benchDir, "obj") : benchDir;
 	var why = Path.Combine(benchDir, "why.md");
@@ -62,6 +77,9 @@ finally
 {
 	Directory.Delete(tmp, true);
 }
+
+static List<Cell> Without(List<Cell> cells, Func<Sys, bool> gone) =>
+	[.. cells.Select(c => c with { Systems = [.. c.Systems.Where(s => !gone(s))] })];
 
 // The data: a dense pattern file (64 MiB quick, 1 GiB full) and a 16 GiB
 // sparse one with a page of pattern every megabyte.
@@ -96,24 +114,27 @@ static List<CellResult> Measure(Runner r, List<Cell> cells, int runs)
 	return res;
 }
 
-sealed record Opts(bool Quick, int Runs, bool Aot)
+/// Only: "view" runs the file view's cells alone (Cells.ViewOnly).
+sealed record Opts(bool Quick, int Runs, bool Aot, string? Only)
 {
 	public static Opts Parse(string[] args)
 	{
 		bool quick = false, aot = true;
 		int runs = 5;
+		string? only = null;
 		for (int i = 0; i < args.Length; i++)
 			switch (args[i])
 			{
 			case "--quick": quick = true; runs = 1; break;
 			case "--apphost": aot = false; break;
 			case "--runs" when i + 1 < args.Length && int.TryParse(args[i + 1], out runs): i++; break;
+			case "--only" when i + 1 < args.Length && args[i + 1] == "view": only = args[++i]; break;
 			default:
-				Console.Error.WriteLine("usage: bench [--quick] [--runs N] [--apphost]");
+				Console.Error.WriteLine("usage: bench [--quick] [--runs N] [--apphost] [--only view]");
 				Environment.Exit(2);
 				break;
 			}
-		return new Opts(quick, runs, aot);
+		return new Opts(quick, runs, aot, only);
 	}
 
 	/// The checkout: the directory holding Tools.sln, above us or here.

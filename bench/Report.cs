@@ -28,6 +28,31 @@ static class Report
 		return b.ToString();
 	}
 
+	/// The file view beside its references, cell by cell: each path's time
+	/// over the kernel's mmap and read() of the page-cached file and over an
+	/// attached client of the same kind of map, run by run; and per FUSE
+	/// read request, its time, what it took more than the kernel's read()
+	/// (mmap for the mmap paths) and pagerd's CPU.
+	public static string ViewTable(List<CellResult> cells)
+	{
+		var b = new StringBuilder("\n### The file view\n\n");
+		b.Append("| workload | path | ms | GB/s | × kernel mmap | × read() | × built-in source | FUSE reads | µs/FUSE read | " +
+			"µs/FUSE read over the kernel | pagerd CPU µs/FUSE read | source requests | bytes |\n");
+		b.Append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
+		foreach (var r in cells.Where(r => Cells.View.Any(r.Has)))
+			foreach (var s in r.Cell.Systems.Where(s => r.Has(s) && (Cells.View.Contains(s) || s is Sys.Mmap or Sys.Read or Sys.Builtin)))
+			{
+				bool view = Cells.View.Contains(s);
+				var kernel = s is Sys.ViewMmap or Sys.WarmMmap ? Sys.Mmap : Sys.Read;
+				b.Append($"| {r.Cell.Name} | {Targets.Name(s)} | {F(r.Ms(s), 1)} | {F(r.GBps(s), 2)} | {F(r.Vs(s, Sys.Mmap), 2)} | " +
+					$"{F(r.Vs(s, Sys.Read), 2)} | {F(r.Vs(s, Sys.Builtin), 2)} | " +
+					(view ? $"{F(r.Faults(s), 0)} | {F(r.UsPerFault(s), 2)} | {F(r.UsOver(s, kernel), 2)} | {F(r.ServerUs(s), 2)} | {F(r.Requests(s), 0)} | "
+						: "| | | | | ") +
+					$"{(r.SumOk(s) ? "same" : "DIFFERENT")} |\n");
+			}
+		return b.ToString();
+	}
+
 	/// The pagers' CPU time per fault, in all and by process.
 	static string Pagers(CellResult r, Sys s) =>
 		F(r.PagerUs(s), 2) + " (" + string.Join(", ", r.PagerNames(s).Select(n => $"{n} {F(r.PagerUs(s, n), 1)}")) + ")";
@@ -112,6 +137,8 @@ static class Report
 		b.Append("\n## Targets\n").Append(TargetTable(targets)[("\n### Targets\n".Length)..]);
 		if (why != "")
 			b.Append('\n').Append(why.TrimEnd()).Append('\n');
+		if (cells.Any(r => Cells.View.Any(r.Has)))
+			b.Append("\n## The file view\n").Append(ViewTable(cells)["\n### The file view\n".Length..]);
 		b.Append("\n## Workloads\n");
 		foreach (var r in cells)
 			b.Append(CellTable(r));

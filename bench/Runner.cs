@@ -5,9 +5,13 @@ namespace Pager.Bench;
 
 /// One run of one system on one cell. Server is the handler thread (C)
 /// or pagerd; Pager is the pager processes of the pipeline and awk paths.
+/// For the file view's paths Faults is the FUSE read requests the kernel
+/// sent pagerd, and Requests what the map asked of its source meanwhile.
 public sealed record Sample(Sys Sys, Cell Cell, int Run, long Ns, long Faults, ulong Sum, Cost Server, Dictionary<string, Cost> Pagers)
 {
 	public Cost Pager => Pagers.Values.Aggregate(default(Cost), (a, b) => a + b);
+
+	public long Requests { get; init; }
 }
 
 /// Runs the systems: the C references as handler processes, the
@@ -15,6 +19,8 @@ public sealed record Sample(Sys Sys, Cell Cell, int Run, long Ns, long Faults, u
 /// touches through libtouch.
 sealed unsafe class Runner(Native native, Daemon d, string bin, string? redis)
 {
+	readonly FileViewRunner view = new(native, d);
+
 	/// The awk pager: every read request gets a file line naming the
 	/// same bytes. -W interactive makes mawk answer each line at once, but
 	/// unbuffered: print a, b writes each field, printf each character; one
@@ -32,6 +38,7 @@ sealed unsafe class Runner(Native native, Daemon d, string bin, string? redis)
 		Sys.C => Handler("uffd", s, c, run),
 		Sys.C2 => Handler("uffd2", s, c, run),
 		Sys.Lib => LibClient(s, c, run),
+		Sys.ViewRead or Sys.ViewMmap or Sys.WarmRead or Sys.WarmMmap => view.Run(s, c, run),
 		_ => Toolkit(s, c, run),
 	};
 

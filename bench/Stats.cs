@@ -29,6 +29,14 @@ public sealed class CellResult(Cell cell)
 	public double PagerUs(Sys s) => Med(s, x => x.Faults > 0 ? x.Pager.CpuNs / 1e3 / x.Faults : double.NaN);
 	public double Switches(Sys s) => Med(s, x => x.Faults > 0 ? (double)(x.Server.Switches + x.Pager.Switches) / x.Faults : double.NaN);
 
+	/// The source requests the map made in a run (the file view's paths).
+	public double Requests(Sys s) => Med(s, x => x.Requests);
+
+	/// What s took more than other, per fault (for the file view: per FUSE
+	/// read), run by run: what FUSE adds to each request over the kernel's
+	/// own reading of the page-cached file.
+	public double UsOver(Sys s, Sys other) => Ratio(s, other, (a, b) => a.Faults > 0 ? (a.Ns - b.Ns) / 1e3 / a.Faults : double.NaN);
+
 	/// Time of s over the C handler's time, run by run: per-fault time
 	/// relative to C's, since both do the same touches.
 	public double VsC(Sys s) => Vs(s, Sys.C);

@@ -53,6 +53,10 @@ static class Targets
 		Sys.Awk => "awk pager",
 		Sys.Lib => "built-in source, C client over libpager",
 		Sys.Redis => "standard pipeline from redis:",
+		Sys.ViewRead => "file view read()",
+		Sys.ViewMmap => "file view mmap",
+		Sys.WarmRead => "file view read(), map full",
+		Sys.WarmMmap => "file view mmap, map full",
 		_ => s.ToString(),
 	};
 
