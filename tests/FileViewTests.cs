@@ -192,6 +192,9 @@ public class FileViewTests : PagerdTest
 			""";
 		Assert.Equal($"read failed: {Eio}\n", Python(read, FileOf("bad"), "0").Text);
 		Assert.Contains("0 4096 pager: disk on fire", string.Join('\n', d.Ctl("err bad")));
+		// Through an mmap of the file the same error is SIGBUS.
+		var touch = Python("import mmap, os, sys; m = mmap.mmap(os.open(sys.argv[1], os.O_RDONLY), 0, prot=mmap.PROT_READ); print(m[0])", FileOf("bad"));
+		Assert.Equal(128 + 7, touch.Code);
 		var slow = Cmd.Start("python3", ["-c", read, FileOf("bad"), "65536"], Env);
 		Track(slow);
 		Cmd.WaitFor(() => d.Stat("bad", "filewaiting") == 1, "the read to wait");
