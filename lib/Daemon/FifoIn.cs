@@ -11,7 +11,10 @@ public sealed class FifoIn : IDisposable
 	readonly string path;
 	readonly Action<ReadOnlySpan<byte>> onData;
 	readonly Action onHangup;
-	readonly byte[] buf = new byte[64 << 10];
+	/// One buffer for every FIFO: the loop reads one at a time, and what
+	/// is read is consumed (parsed, or copied) before the next read. A
+	/// buffer each cost every map 128 KiB.
+	static readonly byte[] buf = new byte[64 << 10];
 	int fd = -1;
 
 	public FifoIn(Loop loop, string path, Action<ReadOnlySpan<byte>> onData, Action onHangup)

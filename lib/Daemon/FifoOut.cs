@@ -12,7 +12,10 @@ public sealed class FifoOut : IDisposable
 	readonly Loop loop;
 	readonly string path;
 	readonly Action onGone;
-	byte[] buf = new byte[64 << 10];
+	/// Made when there is something to send, and let go once all of a
+	/// burst of more than Kept is written, so an idle map costs nothing.
+	byte[] buf = [];
+	const int Kept = 64 << 10;
 	int head, tail;
 	bool flushing;
 	uint watching;
@@ -67,7 +70,7 @@ public sealed class FifoOut : IDisposable
 	void Grow(int n)
 	{
 		int live = tail - head;
-		var b = live + n > buf.Length ? new byte[Math.Max(buf.Length * 2, live + n)] : buf;
+		var b = live + n > buf.Length ? new byte[Math.Max(Math.Max(buf.Length * 2, Kept), live + n)] : buf;
 		Array.Copy(buf, head, b, 0, live);
 		buf = b;
 		head = 0;
@@ -88,6 +91,8 @@ public sealed class FifoOut : IDisposable
 			head += w;
 		}
 		head = tail = 0;
+		if (buf.Length > Kept)
+			buf = [];
 		Want(0);
 	}
 
