@@ -208,4 +208,34 @@ public sealed class StallTests : PagerdTest
 		Assert.Equal(64 << 20 >> 18, d.Stat("huge", "outstanding"));
 		Healthy(src);
 	}
+
+	/// Maps until pagerd's descriptors run low: the next new is refused
+	/// saying so, well before the limit, and pagerd goes on serving, taking
+	/// connections and clients, and making maps again once some are gone.
+	[Fact]
+	public void RunningLowOnDescriptorsIsAClearError()
+	{
+		var src = Served();
+		Assert.Equal(0, Cmd.Run("prlimit", "--pid", $"{d.Proc.Id}", "--nofile=600:600").Code);
+		string? refused = null;
+		int made = 0;
+		for (; made < 600 && refused is null; made++)
+			try
+			{
+				d.Ctl($"new m{made} 64k source=zero");
+			}
+			catch (Client.PagerException e)
+			{
+				refused = e.Message;
+			}
+		Assert.NotNull(refused);
+		Assert.Matches(@"new m\d+: pagerd has \d+ of its 600 descriptors open \(ulimit -n\) and keeps 75 free; remove maps or raise the limit", refused);
+		Assert.InRange(made, 50, 150);
+		Healthy(src);
+		Assert.Equal(new byte[65536], Cat("m0"));
+		d.Ctl("rm m0");
+		d.Ctl("rm m1");
+		d.Ctl("new again 64k source=zero");
+		Assert.Equal(new byte[4096], Cat("again", "0", "4096"));
+	}
 }

@@ -10,6 +10,9 @@ public sealed class Commands : IDisposable
 {
 	/// The largest map: its page state takes 160 MiB of pagerd's memory.
 	public const long MaxSize = 1L << 42;
+	/// A map's memfd and its own userfaultfd, fill and ctl held open, and
+	/// fault when a pager reads it.
+	const int DescriptorsPerMap = 5;
 	readonly Dictionary<string, Map> maps = [];
 	readonly Dictionary<string, Func<Ctl, Peer?, Answer?>> handlers;
 	readonly string root;
@@ -75,6 +78,8 @@ public sealed class Commands : IDisposable
 			throw new CtlException($"size {c["SIZE"]} is larger than a map may be ({Num.SizeString(MaxSize)})");
 		var opt = new Options();
 		opt.Apply(c.Fields, creating: true, size);
+		if (Descriptors.ShortForMap(DescriptorsPerMap, $"new {name}") is { } why)
+			throw new CtlException(why);
 		var m = maps[name] = new Map(name, size, opt, Dir.Map(root, name), loop, log, mapCtl);
 		Files?.Added(m);
 		log($"map {name}: new, {size} bytes, {string.Join(' ', opt.Words())}");
@@ -174,6 +179,11 @@ public sealed class Commands : IDisposable
 		int fd = p!.TakeFd();
 		if (fd < 0)
 			throw new CtlException("uffd: no descriptor came with the message");
+		if (Descriptors.ShortForPeer($"uffd {m.Name}") is { } why)
+		{
+			Posix.Close(fd);
+			throw new CtlException(why);
+		}
 		ulong @base;
 		bool ro;
 		try

@@ -120,6 +120,11 @@ public sealed class Server : IDisposable
 			}
 			if (fd < 0)
 				return;
+			if (Descriptors.ShortForPeer("connection refused") is { } why)
+			{
+				Refuse(fd, why);
+				continue;
+			}
 			int pid = Admit(fd);
 			if (pid < 0)
 				continue;
@@ -138,7 +143,13 @@ public sealed class Server : IDisposable
 		uint me = Posix.Geteuid();
 		if (uid == me)
 			return pid;
-		var why = $"refused: uid {uid} (pid {pid}) is not uid {me}, whose pagerd this is";
+		Refuse(fd, $"refused: uid {uid} (pid {pid}) is not uid {me}, whose pagerd this is");
+		return -1;
+	}
+
+	/// Tells a connection why it is refused, and closes it.
+	void Refuse(int fd, string why)
+	{
 		log("socket: " + why);
 		try
 		{
@@ -148,7 +159,6 @@ public sealed class Server : IDisposable
 		{
 		}
 		Posix.Close(fd);
-		return -1;
 	}
 
 	/// A line on the socket: answered with its reply, or with err.

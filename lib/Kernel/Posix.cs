@@ -273,6 +273,18 @@ public static unsafe class Posix
 	}
 
 	public static uint Getuid() => LibC.getuid();
+	/// How many descriptors the process has open.
+	public static long OpenDescriptors() => Directory.EnumerateFileSystemEntries("/proc/self/fd").LongCount();
+
+	/// The soft limit on open descriptors (RLIMIT_NOFILE), from /proc.
+	public static long DescriptorLimit()
+	{
+		foreach (var l in File.ReadLines("/proc/self/limits"))
+			if (l.StartsWith("Max open files", StringComparison.Ordinal))
+				return long.TryParse(l["Max open files".Length..].Trim().Split(' ')[0], out long n) ? n : long.MaxValue;
+		return long.MaxValue;
+	}
+
 	public static uint Geteuid() => LibC.geteuid();
 	public static uint Getegid() => LibC.getegid();
 
