@@ -170,6 +170,39 @@ public sealed class NamespaceTests : IDisposable
 		Assert.Equal(want, File.ReadAllBytes(img));
 	}
 
+	/// A user whose only way to userfaultfd is /dev/userfaultfd (the system
+	/// call refuses it): its pagerd makes maps and its client reads them.
+	/// The features were asked of the system call, which refused, so the
+	/// kernel seemed to lack them all.
+	[Fact]
+	public void AUserGivenTheDeviceServesMaps()
+	{
+		Assert.Equal("0", File.ReadAllText("/proc/sys/vm/unprivileged_userfaultfd").Trim());
+		const string group = "4242"; // given the device for the test alone
+		Assert.Equal(0, Cmd.Run("chgrp", group, "/dev/userfaultfd").Code);
+		Chmod("/dev/userfaultfd", "660");
+		try
+		{
+			var home = Directory.CreateDirectory(Path.Combine(tmp, "nobody")).FullName;
+			Chown(home, Nobody);
+			var env = new Dictionary<string, string> { ["PAGERDIR"] = Path.Combine(home, "ns"), ["HOME"] = home };
+			string[] asNobody = ["--reuid", $"{Nobody}", "--regid", $"{Nobody}", "--groups", group];
+			var p = Cmd.Start("setpriv", [.. asNobody, Cmd.Bin("pagerd"), "-f"], env);
+			procs.Add(p);
+			p.StandardInput.Close();
+			Cmd.WaitFor(() => File.Exists(Path.Combine(home, "ns", "sock")) || p.HasExited, "pagerd to serve");
+			var (src, want) = Source(64 << 10);
+			var r = Cmd.Run("setpriv", [.. asNobody, "sh", "-c", $"mapctl new m 64k source=file:{src} && mapctl cat m"], null, env);
+			Assert.True(r.Code == 0, r.Err);
+			Assert.Equal(want, r.Out);
+		}
+		finally
+		{
+			Cmd.Run("chgrp", "0", "/dev/userfaultfd");
+			Chmod("/dev/userfaultfd", "600");
+		}
+	}
+
 	/// A file of random bytes anyone may read.
 	(string Path, byte[] Bytes) Source(int size)
 	{

@@ -13,7 +13,7 @@ public static class Boundary
 	/// the stack in the log.
 	public static string Why(Exception e, Action<string> log)
 	{
-		if (e is ProtocolException or CtlException or SysException)
+		if (e is ProtocolException or CtlException or SysException or NotSupportedException)
 			return e.Message;
 		log($"internal error: {e}");
 		return $"internal error: {e.GetType().Name}: {e.Message}";

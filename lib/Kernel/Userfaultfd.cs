@@ -27,16 +27,16 @@ public sealed unsafe class Userfaultfd : IDisposable
 	/// required must be there, the bits of wanted are taken where offered.
 	public static Userfaultfd Create(ulong required, ulong wanted = 0)
 	{
-		var (fd, userOnly) = OpenFd();
+		var (fd, way) = OpenFd();
 		try
 		{
-			ulong offered = Offered(userOnly);
+			ulong offered = Offered(way);
 			if ((required & ~offered) != 0)
 				throw new NotSupportedException(
 					$"userfaultfd: the kernel lacks {Names(required & ~offered)}");
 			var api = new uffdio_api { api = UFFD_API, features = (required | wanted) & offered };
 			Sys.Check(LibC.ioctl(fd, (int)UFFDIO_API, &api), "ioctl UFFDIO_API");
-			return new Userfaultfd(fd, (required | wanted) & offered, userOnly);
+			return new Userfaultfd(fd, (required | wanted) & offered, way == Way.UserOnly);
 		}
 		catch
 		{
@@ -45,38 +45,44 @@ public sealed unsafe class Userfaultfd : IDisposable
 		}
 	}
 
-	static (int Fd, bool UserOnly) OpenFd()
+	/// The ways in, in the order tried: the system call, which needs the
+	/// privilege (or vm.unprivileged_userfaultfd=1); the device, for a user
+	/// given access to it; the system call for user-mode faults only.
+	enum Way { Syscall, Device, UserOnly }
+
+	static (int Fd, Way Way) OpenFd()
 	{
 		int flags = Posix.O_CLOEXEC | Posix.O_NONBLOCK;
-		int fd = (int)LibC.syscall(SyscallNumber, flags);
-		if (fd >= 0)
-			return (fd, false);
-		int err = Sys.Errno;
-		if (err != Errno.EPERM)
-			throw new SysException("userfaultfd", err);
-
-		int dev = Posix.TryOpen("/dev/userfaultfd", LibC.O_RDWR | Posix.O_CLOEXEC);
-		if (dev >= 0)
+		foreach (var way in new[] { Way.Syscall, Way.Device, Way.UserOnly })
 		{
-			fd = LibC.ioctl(dev, (int)USERFAULTFD_IOC_NEW, flags);
-			LibC.close(dev);
+			int fd = Open(way, flags);
 			if (fd >= 0)
-				return (fd, false);
+				return (fd, way);
+			if (way == Way.Syscall && Sys.Errno != Errno.EPERM)
+				throw new SysException("userfaultfd", Sys.Errno);
 		}
-
-		fd = (int)LibC.syscall(SyscallNumber, flags | UFFD_USER_MODE_ONLY);
-		if (fd >= 0)
-			return (fd, true);
 		throw new SysException("userfaultfd", Sys.Errno,
 			"(set the sysctl vm.unprivileged_userfaultfd=1, or give this user read-write access to /dev/userfaultfd)");
 	}
 
-	/// The features the kernel offers, asked of a throwaway descriptor:
-	/// UFFDIO_API succeeds only once per descriptor.
-	static ulong Offered(bool userOnly)
+	static int Open(Way way, int flags)
 	{
-		int flags = Posix.O_CLOEXEC;
-		int fd = (int)LibC.syscall(SyscallNumber, flags | (userOnly ? UFFD_USER_MODE_ONLY : 0));
+		if (way != Way.Device)
+			return (int)LibC.syscall(SyscallNumber, flags | (way == Way.UserOnly ? UFFD_USER_MODE_ONLY : 0));
+		int dev = Posix.TryOpen("/dev/userfaultfd", LibC.O_RDWR | Posix.O_CLOEXEC);
+		if (dev < 0)
+			return -1;
+		int fd = LibC.ioctl(dev, (int)USERFAULTFD_IOC_NEW, flags);
+		LibC.close(dev);
+		return fd;
+	}
+
+	/// The features the kernel offers, asked of a throwaway descriptor
+	/// opened the same way (UFFDIO_API succeeds only once per descriptor):
+	/// a user whose only way in is the device gets EPERM from the call.
+	static ulong Offered(Way way)
+	{
+		int fd = Open(way, Posix.O_CLOEXEC);
 		if (fd < 0)
 			return 0;
 		var api = new uffdio_api { api = UFFD_API };
