@@ -238,4 +238,24 @@ public sealed class StallTests : PagerdTest
 		d.Ctl("new again 64k source=zero");
 		Assert.Equal(new byte[4096], Cat("again", "0", "4096"));
 	}
+
+	/// A built-in source that never answers (here a file in another
+	/// pagerd's file view whose map has no pager) holds up its own map
+	/// only; once it fails, the read is that map's error.
+	[Fact]
+	public void ASourceThatNeverAnswersStallsOnlyItsMap()
+	{
+		var src = Served();
+		var other = Keep(new Pagerd());
+		other.Ctl("new never 64k");
+		d.Ctl($"new m 64k source=file:{Path.Combine(Dir.Files(other.Root), "never")}");
+		var cat = Bg("mapctl", "cat", "m", "0", "4096");
+		Cmd.WaitFor(() => other.Stat("never", "filewaiting") == 1, "the source's read to wait");
+		Healthy(src);
+		Assert.Equal(1, d.Stat("m", "waiting"));
+		other.Dispose();
+		Assert.NotEqual(0, Streams.Exit(cat));
+		Assert.Contains(d.Ctl("err m"), e => e.Contains("source file:"));
+		Healthy(src);
+	}
 }

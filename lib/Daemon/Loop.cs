@@ -13,9 +13,23 @@ public sealed class Loop : IDisposable
 	readonly Dictionary<int, Action<uint>> handlers = [];
 	readonly List<Action> later = [];
 	readonly EventFd wake = new();
+	readonly System.Collections.Concurrent.ConcurrentQueue<Action> posted = new();
 	volatile bool stopping;
 
-	public Loop() => Add(wake.Fd, Epoll.In, _ => wake.Drain());
+	public Loop() => Add(wake.Fd, Epoll.In, _ =>
+	{
+		wake.Drain();
+		while (posted.TryDequeue(out var a))
+			later.Add(a);
+	});
+
+	/// Runs a on the loop's thread, soon; safe from any thread (a read
+	/// that was done on another thread hands back its bytes this way).
+	public void Post(Action a)
+	{
+		posted.Enqueue(a);
+		wake.Signal();
+	}
 
 	public void Add(int fd, uint events, Action<uint> handler)
 	{

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Pager.Kernel;
 using Pager.Protocol;
 
@@ -36,6 +37,9 @@ public sealed unsafe class Map : IDisposable
 	readonly Builtin builtin;
 	readonly Link link;
 	readonly Action<string> log;
+	readonly Loop loop;
+	/// Disposed of: reads coming back from other threads are dropped.
+	bool gone;
 	/// When the map was made: the request stream's times count from it.
 	readonly long born = Stopwatch.GetTimestamp();
 	/// A request answered later than this after it was asked is told of
@@ -65,6 +69,7 @@ public sealed unsafe class Map : IDisposable
 		FileSize = size;
 		Opt = opt;
 		this.log = log;
+		this.loop = loop;
 		Pages = new Pages(Length / Page.Size);
 		pieces = new Pieces(size);
 		errors = new ErrorLog(name, log);
@@ -234,22 +239,61 @@ public sealed unsafe class Map : IDisposable
 		}
 	}
 
-	/// 5c. The built-in source, a buffer at a time.
+	/// 5c. The built-in source, a buffer at a time: from the page cache
+	/// at once, else by a read on another thread (5d).
 	void Serve(long off, long len)
 	{
 		for (long done = 0; done < len; done += FillBuffer.Size)
 		{
-			long n = Math.Min(FillBuffer.Size, len - done);
+			long at = off + done, n = Math.Min(FillBuffer.Size, len - done);
+			if (builtin.ReadNow(at, FillBuffer.Span(n), Size - at))
+				Fill(at, n, FillBuffer.Ptr, bySource);
+			else
+				ServeLater(at, n);
+		}
+	}
+
+	/// 5d. A read that could wait (a cold disk, a file system that does not
+	/// answer) is made on a pool thread into a buffer of its own; its fill,
+	/// or its error, is done back on the loop, so other maps never wait.
+	void ServeLater(long at, long n)
+	{
+		string source = Opt.Source;
+		long offset = Opt.Offset, left = Size - at;
+		nint buf = (nint)NativeMemory.AlignedAlloc((nuint)n, Page.Size);
+		ThreadPool.UnsafeQueueUserWorkItem(_ =>
+		{
+			int fd = -1;
+			string? err = null;
 			try
 			{
-				builtin.Read(off + done, FillBuffer.Span(n), Size - (off + done));
+				fd = Builtin.ReadSlow(source, offset, at, new Span<byte>((byte*)buf, (int)n), left);
 			}
 			catch (SysException e)
 			{
-				Error(off + done, n, $"source {Opt.Source}: {e.Message}");
-				continue;
+				err = e.Message;
 			}
-			Fill(off + done, n, FillBuffer.Ptr, bySource);
+			loop.Post(() => Served(at, n, buf, fd, source, err));
+		}, null);
+	}
+
+	void Served(long at, long n, nint buf, int fd, string source, string? err)
+	{
+		try
+		{
+			if (gone)
+				Posix.Close(fd);
+			else if (err is not null)
+				Error(at, n, $"source {source}: {err}");
+			else
+			{
+				builtin.Keep(fd, source);
+				Fill(at, n, (byte*)buf, bySource);
+			}
+		}
+		finally
+		{
+			NativeMemory.AlignedFree((void*)buf);
 		}
 	}
 
@@ -674,6 +718,7 @@ public sealed unsafe class Map : IDisposable
 
 	public void Dispose()
 	{
+		gone = true;
 		foreach (var w in fileWaits.Take(0, Pages.Count))
 			w.Failed("map removed");
 		link.Dispose();

@@ -119,6 +119,22 @@ public static unsafe class Posix
 		return done;
 	}
 
+	[System.Runtime.InteropServices.DllImport("libc", SetLastError = false)]
+	static extern long preadv2(int fd, iovec* iov, int iovcnt, long offset, int flags);
+	const int RWF_NOWAIT = 0x8;
+
+	/// preadv2(2) with RWF_NOWAIT: all of buf from the page cache, or
+	/// false, having waited for nothing, when some of it is not there
+	/// (or is past the end of the file, which this cannot tell apart).
+	public static bool PReadNow(int fd, Span<byte> buf, long off)
+	{
+		fixed (byte* p = buf)
+		{
+			var v = new iovec { iov_base = p, iov_len = (size_t)(ulong)buf.Length };
+			return preadv2(fd, &v, 1, off, RWF_NOWAIT) == buf.Length;
+		}
+	}
+
 	public static void PWrite(int fd, ReadOnlySpan<byte> buf, long off, string what)
 	{
 		fixed (byte* p = buf)
