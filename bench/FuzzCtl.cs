@@ -36,31 +36,18 @@ sealed class FuzzCtl : FuzzBoundary
 				var f = Fields.Split(l.Replace("'", ""), 2, out var rest);
 				l = f.Count == 0 ? l : $"{f[0]} {rest}";
 			}
-			if (l.Contains("chk") || l.Contains(FuzzRig.Fa) || Huge(l))
+			if (l.Contains("chk") || l.Contains(FuzzRig.Fa))
 				continue;
 			b.Append(l).Append(mu.Chance(20) ? "" : "\n");
 		}
+		if (FuzzSamples.Huge(b.ToString()))
+			return;
 		var bytes = Encoding.UTF8.GetBytes(b.ToString());
 		var fifo = mine ? map : root;
 		if (!fifo.Write(bytes, r))
 			rig.Findings.Fatal(Name, "pagerd took nothing on a ctl FIFO for 5 s", b.ToString());
 		if (mu.Chance(10))
 			fifo.Close();
-	}
-
-	/// A new map of more than 64 MiB: pagerd would make it, and the
-	/// machine's memory is not what is being tested.
-	static bool Huge(string l)
-	{
-		try
-		{
-			var c = Cmdtab.Parse(l, From.Fifo);
-			return c.Cmd.Name == "new" && Num.Size(c["SIZE"], "size") > 64 << 20;
-		}
-		catch (ProtocolException)
-		{
-			return false;
-		}
 	}
 
 	public override void EndBatch()

@@ -82,6 +82,26 @@ static class FuzzSamples
 		};
 	}
 
+	/// Whether the lines, as pagerd splits them (two written without a
+	/// newline between are one), make a map of more than 64 MiB, with its
+	/// name or, on a map's ctl, without: pagerd would make it, and prefetch
+	/// it, and the machine's memory is not what is being tested.
+	public static bool Huge(string text)
+	{
+		foreach (var l in text.Split('\n').Select(l => l.TrimStart(' ', '\t', '\r')))
+			foreach (var line in new[] { l, l.StartsWith("new") ? "new x " + l[3..] : l })
+				try
+				{
+					var c = Cmdtab.Parse(line, From.Fifo);
+					if (c.Cmd.Name == "new" && Num.Size(c["SIZE"], "size") > 64 << 20)
+						return true;
+				}
+				catch (ProtocolException)
+				{
+				}
+		return false;
+	}
+
 	/// A map's status as pagerd writes it, latency histograms and all.
 	public static string Status(Random r)
 	{

@@ -41,7 +41,7 @@ sealed unsafe class FuzzSocket(FuzzRig rig) : FuzzBoundary("socket")
 			b.Write(Encoding.UTF8.GetBytes(l + (mu.Chance(20) ? "" : "\n")));
 		}
 		var bytes = b.ToArray();
-		if (bytes.Length == 0)
+		if (bytes.Length == 0 || FuzzSamples.Huge(Encoding.UTF8.GetString(bytes)))
 			return;
 		bool cut = mu.Chance(10);
 		if (cut)

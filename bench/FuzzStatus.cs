@@ -27,8 +27,15 @@ sealed class FuzzStatus(FuzzRig rig) : FuzzBoundary("status")
 		case 1:
 		case 2:
 			// With another reader holding it open, who gets a status is a race.
-			if (held.Count == 0)
-				ReadAll(fd, path);
+			if (held.Count == 0 && !ReadAll(fd, path, false))
+			{
+				// What a reader that just left did not read can be there
+				// still, if pagerd had not closed its end yet: the next
+				// status is whole.
+				Posix.Close(fd);
+				fd = Posix.Open(path, Posix.O_RDONLY | Posix.O_NONBLOCK);
+				ReadAll(fd, path, true);
+			}
 			break;
 		case 3:
 			Posix.Poll(fd, Posix.POLLIN, 200);
@@ -38,7 +45,9 @@ sealed class FuzzStatus(FuzzRig rig) : FuzzBoundary("status")
 		Posix.Close(fd);
 	}
 
-	void ReadAll(int fd, string path)
+	/// Reads a whole status and parses it; false if it did not parse and
+	/// this is not the last try.
+	bool ReadAll(int fd, string path, bool last)
 	{
 		var b = new MemoryStream();
 		var buf = new byte[4096];
@@ -49,7 +58,7 @@ sealed class FuzzStatus(FuzzRig rig) : FuzzBoundary("status")
 			if (left <= 0 || !Posix.Poll(fd, Posix.POLLIN, (int)left))
 			{
 				rig.Findings.Add(Name, $"a reader of {Path.GetFileName(Path.GetDirectoryName(path))}/status got {b.Length} bytes and no end in 3 s", "");
-				return;
+				return true;
 			}
 			int n = Posix.Read(fd, buf, path);
 			if (n == 0 && b.Length > 0)
@@ -65,10 +74,16 @@ sealed class FuzzStatus(FuzzRig rig) : FuzzBoundary("status")
 			foreach (var (k, v) in Status.Parse(text))
 				if (k.StartsWith("latency."))
 					Histogram.Parse(v, k);
+			return true;
 		}
-		catch (ProtocolException e)
+		catch (ProtocolException e) when (last)
 		{
 			rig.Findings.Add(Name, $"a status pagerd wrote does not parse: {e.Message}", text);
+			return true;
+		}
+		catch (ProtocolException)
+		{
+			return false;
 		}
 	}
 
