@@ -43,7 +43,7 @@ static class Fuzz
 				(ninep, Math.Max(1, batch / 4)),
 			};
 			all.AddRange(FuzzParsers.Kinds.Select(k => ((FuzzBoundary)new FuzzParsers(k, findings), batch * 4)));
-			while (!findings.Stop && all.Where(b => b.B.EndToEnd).Sum(b => b.B.Cases) < want)
+			while (!findings.Stop && all.Where(b => b.B.ThroughDaemon).Sum(b => b.B.Cases) < want)
 				foreach (var (b, n) in all)
 				{
 					Batch(b, n, r, findings);
@@ -90,9 +90,9 @@ static class Fuzz
 	{
 		Console.WriteLine($"{"boundary",-18} {"cases",9}");
 		foreach (var b in all)
-			Console.WriteLine($"{b.Name,-18} {b.Cases,9}{(b.EndToEnd ? "" : "  (in this process)")}");
-		long e2e = all.Where(b => b.EndToEnd).Sum(b => b.Cases), unit = all.Where(b => !b.EndToEnd).Sum(b => b.Cases);
-		Console.WriteLine($"fuzz: {e2e} cases through the daemon and {unit} in this process in {took.TotalSeconds:0} s; {findings.All.Count} findings");
+			Console.WriteLine($"{b.Name,-18} {b.Cases,9}{(b.ThroughDaemon ? "" : b.EndToEnd ? "  (to a 9P client)" : "  (in this process)")}");
+		long e2e = all.Where(b => b.ThroughDaemon).Sum(b => b.Cases), other = all.Where(b => !b.ThroughDaemon).Sum(b => b.Cases);
+		Console.WriteLine($"fuzz: {e2e} cases through the daemon and {other} others in {took.TotalSeconds:0} s; {findings.All.Count} findings");
 		foreach (var f in findings.All)
 			Console.WriteLine($"  {f.Boundary}: {f.What} ({f.Count}×){(f.Input.Length > 0 ? "\n\tinput: " + FuzzFindings.Show(f.Input) : "")}");
 	}

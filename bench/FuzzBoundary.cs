@@ -11,6 +11,9 @@ abstract class FuzzBoundary(string name)
 	/// Cases that go through the daemon end to end, rather than through
 	/// a parser in this process.
 	public virtual bool EndToEnd => true;
+	/// Cases counted as going through pagerd (the 9P cases go to a 9P
+	/// client, though each batch ends with pagefill's through pagerd).
+	public virtual bool ThroughDaemon => EndToEnd;
 
 	public abstract void Case(Random r);
 

@@ -19,6 +19,8 @@ sealed class FuzzNineP : FuzzBoundary
 	readonly HostileNineP server;
 	Process? pagefill;
 
+	public override bool ThroughDaemon => false;
+
 	public FuzzNineP(FuzzRig rig, int seed) : base("9p")
 	{
 		this.rig = rig;
