@@ -3,6 +3,8 @@ using Pager.Bench;
 // bench: the toolkit's paths against the kernel and a minimal C
 // userfaultfd handler; see README.md.
 
+if (args.Length > 0 && args[0] == "fuzz")
+	return Fuzz.Run(args[1..]);
 var o = Opts.Parse(args);
 var repo = Opts.Repo();
 var benchDir = Path.Combine(repo, "bench");

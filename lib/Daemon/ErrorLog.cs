@@ -5,6 +5,10 @@ namespace Pager.Daemon;
 public sealed class ErrorLog(string map, Action<string> log)
 {
 	const int Kept = 100;
+	/// An error's text is cut to this many characters, so that every line
+	/// carrying it (an `err` reply, a note) stays within a protocol line
+	/// (4096 bytes) however long the input it quotes.
+	const int MaxText = 1024;
 	readonly Queue<ErrorEntry> kept = new();
 
 	public long Count { get; private set; }
@@ -14,6 +18,8 @@ public sealed class ErrorLog(string map, Action<string> log)
 	public void Record(long off, long len, string text, IEnumerable<Peer> tell)
 	{
 		Count++;
+		if (text.Length > MaxText)
+			text = text[..(MaxText - 3)] + "...";
 		kept.Enqueue(new ErrorEntry(DateTime.UtcNow, off, len, text));
 		if (kept.Count > Kept)
 			kept.Dequeue();

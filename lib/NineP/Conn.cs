@@ -222,6 +222,8 @@ sealed class Conn : IDisposable
 		ulong size = rx.G8();
 		if ((valid & Fcall.GetattrSize) == 0)
 			throw Botch("Rgetattr without size");
+		if (size > long.MaxValue)
+			throw Botch($"Rgetattr with size {size}, more than a file can hold");
 		return (long)size;
 	}
 

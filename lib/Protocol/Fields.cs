@@ -56,7 +56,7 @@ public static class Fields
 					b.Append(c);
 			}
 			if (quoted)
-				throw new ProtocolException($"unbalanced quote in '{line}'");
+				throw new ProtocolException($"unbalanced quote in '{Parse.Clip(line)}'");
 			f.Add(b.ToString());
 		}
 	}

@@ -97,8 +97,13 @@ public sealed class Histogram
 		if (cs.Length > Buckets)
 			throw new ProtocolException($"{what}: {cs.Length} buckets, at most {Buckets}");
 		for (int b = 0; b < cs.Length; b++)
+		{
 			h.counts[b] = Num.Parse(cs[b], what + " bucket");
-		h.Count = h.counts.Sum();
+			// Each count fits a long, their sum need not.
+			if (h.counts[b] > long.MaxValue - h.Count)
+				throw new ProtocolException($"{what}: buckets add up to more than a count can hold");
+			h.Count += h.counts[b];
+		}
 		if (h.Count != Num.Parse(kv.Need("n", what), what + " n"))
 			throw new ProtocolException($"{what}: buckets add up to {h.Count}, not n={kv.Need("n", what)}");
 		return h;

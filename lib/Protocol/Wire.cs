@@ -16,11 +16,23 @@ public static class Wire
 		return b.ToString();
 	}
 
-	public static string Err(string message) => $"err {OneLine(message)}\n";
+	public static string Err(string message) => $"err {Fit(OneLine(message), Decoder.MaxLine - 4)}\n";
 
-	public static string Note(string text) => $"note {OneLine(text)}\n";
+	public static string Note(string text) => $"note {Fit(OneLine(text), Decoder.MaxLine - 5)}\n";
 
 	static string OneLine(string s) => s.Replace('\n', ' ');
+
+	/// s cut to at most max bytes of UTF-8: a refusal quoting a long word
+	/// must still be a line a client takes, or it would wait for it.
+	static string Fit(string s, int max)
+	{
+		if (Encoding.UTF8.GetByteCount(s) <= max)
+			return s;
+		int n = Math.Min(s.Length, max - 3);
+		while (Encoding.UTF8.GetByteCount(s.AsSpan(0, n)) > max - 3)
+			n--;
+		return s[..n] + "...";
+	}
 
 	/// A note's text, or null if the line is not a note.
 	public static string? NoteText(string line) => line.StartsWith("note ", StringComparison.Ordinal) ? line[5..] : null;
