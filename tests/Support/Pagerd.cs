@@ -99,8 +99,14 @@ public sealed class Pagerd : IDisposable
 		Proc = Launch();
 	}
 
+	bool disposed;
+
+	/// Safe to call twice: a test may stop its pagerd before the end.
 	public void Dispose()
 	{
+		if (disposed)
+			return;
+		disposed = true;
 		if (!Proc.HasExited)
 		{
 			Tmds.Linux.LibC.kill(Proc.Id, 15);
