@@ -351,7 +351,7 @@ public class FileViewTests : PagerdTest
 
 	/// A source or a file reply inside the file view, even through a
 	/// symbolic link, would have pagerd wait on itself: it is refused,
-	/// and pagerd serves on.
+	/// as is one in /proc, and pagerd serves on.
 	[Fact]
 	public void PagerdNeverOpensItsOwnFileView()
 	{
@@ -366,6 +366,11 @@ public class FileViewTests : PagerdTest
 			Assert.NotEqual(0, Mapctl("cat", "c").Code);
 		foreach (var m in new[] { "b", "c" })
 			Assert.Contains("in pagerd's own file view", string.Join('\n', d.Ctl($"err {m}")));
+		// Nor /proc, where /proc/self/mem is pagerd's own memory.
+		New("p", 8192);
+		using (new FifoPager(d, "p", r => [FifoPager.Line($"file p {r.Off} {r.Len} /proc/self/mem 4096")]))
+			Assert.NotEqual(0, Mapctl("cat", "p").Code);
+		Assert.Contains("/proc/self/mem (pagerd reads no file of /proc)", string.Join('\n', d.Ctl("err p")));
 		Assert.Equal(File.ReadAllBytes(f), Cat("a"));
 		Assert.Equal(File.ReadAllBytes(f), File.ReadAllBytes(FileOf("a")));
 	}

@@ -45,7 +45,7 @@ sealed class Builtin : IDisposable
 	/// descriptor it opened, for Keep.
 	public static int ReadSlow(string source, long offset, long off, Span<byte> buf, long left)
 	{
-		ViewGuard.Check(source[5..]);
+		PathGuard.Check(source[5..]);
 		int f = Posix.OpenRegular(source[5..], Posix.O_RDONLY);
 		try
 		{
@@ -86,7 +86,7 @@ sealed class Builtin : IDisposable
 		{
 			Posix.Close(wfd);
 			wfd = -1;
-			ViewGuard.Check(opt.Source[5..]);
+			PathGuard.Check(opt.Source[5..]);
 			wfd = Posix.OpenRegular(opt.Source[5..], Posix.O_RDWR);
 			writeSource = opt.Source;
 		}

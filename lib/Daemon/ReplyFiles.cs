@@ -6,7 +6,7 @@ namespace Pager.Daemon;
 /// writes (at most 64, then all are closed), read by pagerd with its own
 /// rights. Only regular files are read: a FIFO or a device could block
 /// the daemon in open(2) or read(2), and so could a file of pagerd's own
-/// file view (ViewGuard).
+/// file view (PathGuard).
 public sealed class ReplyFiles : IDisposable
 {
 	const int Max = 64;
@@ -25,7 +25,7 @@ public sealed class ReplyFiles : IDisposable
 			return fd;
 		if (open.Count >= Max)
 			Dispose();
-		ViewGuard.Check(path);
+		PathGuard.Check(path);
 		fd = Posix.OpenRegular(path, Posix.O_RDONLY);
 		open[path] = fd;
 		return fd;

@@ -45,12 +45,12 @@ public sealed class Server : IDisposable
 		{
 			FuseSession.Unstale(dir, log);
 			Posix.Mkdir(dir, 0x1c0);
-			ViewGuard.Mounting(dir);
+			PathGuard.Mounting(dir);
 			return new FileView(dir, loop, log);
 		}
 		catch (SysException e)
 		{
-			ViewGuard.Mounting(null);
+			PathGuard.Mounting(null);
 			log($"no file view: {e.Message}");
 			return null;
 		}

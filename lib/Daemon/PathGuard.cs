@@ -2,13 +2,14 @@ using Pager.Kernel;
 
 namespace Pager.Daemon;
 
-/// Keeps pagerd out of its own file view. A file pagerd opened there
-/// (a source=file: or a file reply naming it, directly or through a
-/// symbolic link) would be served by pagerd's own loop, which would be
-/// waiting in the open: the daemon would hang. Paths are resolved a
-/// component at a time, and a component is looked at only while the
-/// path so far is outside the view, so the check never asks the view.
-public static class ViewGuard
+/// The paths pagerd will not open for a source=file: or a file reply,
+/// directly or through a symbolic link: its own file view, which pagerd's
+/// own loop would have to serve while it waits in the open (the daemon
+/// would hang), and /proc, whose regular-looking files include processes'
+/// memory (/proc/self/mem is pagerd's own). Paths are resolved a component
+/// at a time, and a component is looked at only while the path so far is
+/// outside the view, so the check never asks the view.
+public static class PathGuard
 {
 	/// The file view's mount point, resolved; null while there is none.
 	static string? view;
@@ -16,11 +17,15 @@ public static class ViewGuard
 	/// Called before the view is mounted, when resolving dir is still safe.
 	public static void Mounting(string? dir) => view = dir is null ? null : Resolve(dir);
 
-	/// Throws, with EDEADLK, if path is in the file view.
+	/// Throws, with EDEADLK, if path is in the file view; with EACCES if
+	/// it is in /proc.
 	public static void Check(string path)
 	{
-		if (view is not null && Resolve(path) is var r && Inside(r))
+		var r = Resolve(path);
+		if (Inside(r))
 			throw new SysException("open", Errno.EDEADLK, $"{path} (it is in pagerd's own file view, {view})");
+		if (r == "/proc" || r.StartsWith("/proc/", StringComparison.Ordinal))
+			throw new SysException("open", Errno.EACCES, $"{path} (pagerd reads no file of /proc)");
 	}
 
 	static bool Inside(string p) => view is not null && (p == view || p.StartsWith(view + "/", StringComparison.Ordinal));
