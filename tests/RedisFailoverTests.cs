@@ -138,9 +138,10 @@ public sealed class RedisFailoverTests(RedisClusterFixture f) : PagerdTest, ICla
 		Assert.Equal("ok m 0 4096", s.Line());
 		c.Kill(master);
 		Cmd.WaitFor(() => c.TryMasterOf(key) == replica, $"{replica} to be promoted", RedisCluster.Timeout);
-		// Closed or reset, as the kernel happens to end the dead master's
-		// connection.
-		var lost = $@"^redis tcp!127\.0\.0\.1!{master.Port}: connection (closed|reset by peer) since it took writes; they may not be replicated$";
+		// Why the connection ended (closed, reset, refused, lost) depends
+		// on when the client last looked at the dead master; the node and
+		// what it took are what the sync must say.
+		var lost = $@"^redis tcp!127\.0\.0\.1!{master.Port}: [a-z ]+ since it took writes; they may not be replicated$";
 		s.Send(B("sync m 1\n"));
 		Assert.Matches(lost, s.Next().Key("err"));
 		// Nothing written since, and still not known replicated.
