@@ -240,22 +240,34 @@ public sealed class StallTests : PagerdTest
 	}
 
 	/// A built-in source that never answers (here a file in another
-	/// pagerd's file view whose map has no pager) holds up its own map
-	/// only; once it fails, the read is that map's error.
+	/// pagerd's file view whose map has no pager), or a file reply naming
+	/// it, holds up its own map only; once it fails, the read is that
+	/// map's error.
 	[Fact]
 	public void ASourceThatNeverAnswersStallsOnlyItsMap()
 	{
 		var src = Served();
 		var other = Keep(new Pagerd());
 		other.Ctl("new never 64k");
-		d.Ctl($"new m 64k source=file:{Path.Combine(Dir.Files(other.Root), "never")}");
+		other.Ctl("new never2 64k");
+		var never = Path.Combine(Dir.Files(other.Root), "never");
+		d.Ctl($"new m 64k source=file:{never}");
 		var cat = Bg("mapctl", "cat", "m", "0", "4096");
 		Cmd.WaitFor(() => other.Stat("never", "filewaiting") == 1, "the source's read to wait");
 		Healthy(src);
 		Assert.Equal(1, d.Stat("m", "waiting"));
+		// The same for a file reply naming another such file. (Not the same
+		// one: an open of it would wait in the kernel for the read in flight.)
+		d.Ctl("new r 64k");
+		using var pager = new FifoPager(d, "r", q => [FifoPager.Line($"file r {q.Off} {q.Len} {never}2 {q.Off}")]);
+		var catr = Bg("mapctl", "cat", "r", "0", "4096");
+		Cmd.WaitFor(() => other.Stat("never2", "filewaiting") == 1, "the file reply's read to wait");
+		Healthy(src);
 		other.Dispose();
 		Assert.NotEqual(0, Streams.Exit(cat));
+		Assert.NotEqual(0, Streams.Exit(catr));
 		Assert.Contains(d.Ctl("err m"), e => e.Contains("source file:"));
+		Assert.Contains(d.Ctl("err r"), e => e.Contains("file reply: "));
 		Healthy(src);
 	}
 }

@@ -196,24 +196,21 @@ public sealed unsafe class Map : IDisposable
 	}
 
 	/// 5a. `file`: pagerd reads the bytes itself, a buffer at a time.
+	/// From the page cache at once, else by a read on another thread (5d).
 	void FromFile(Msg m)
 	{
 		for (long done = 0; done < m.Len; done += FillBuffer.Size)
 		{
-			long n = Math.Min(FillBuffer.Size, m.Len - done);
-			var buf = FillBuffer.Span(n);
-			int want = (int)Math.Clamp(Size - (m.Off + done), 0, n);
-			try
+			long at = m.Off + done, foff = m.FileOff + done, n = Math.Min(FillBuffer.Size, m.Len - done);
+			int want = (int)Math.Clamp(Size - at, 0, n); // the rest is past the end of the map
+			string path = m.Path;
+			if (files.ReadNow(path, FillBuffer.Span(want), foff))
 			{
-				files.Read(m.Path, buf[..want], m.FileOff + done);
+				FillBuffer.Span(n)[want..].Clear();
+				Fill(at, n, FillBuffer.Ptr, byPager);
 			}
-			catch (SysException e)
-			{
-				Error(m.Off + done, n, $"file reply: {e.Message}");
-				continue;
-			}
-			buf[want..].Clear(); // past the end of the map
-			Fill(m.Off + done, n, FillBuffer.Ptr, byPager);
+			else
+				ReadLater(at, n, b => ReplyFiles.ReadSlow(path, b[..want], foff), fd => files.Keep(path, fd), "file reply", byPager);
 		}
 	}
 
@@ -249,52 +246,55 @@ public sealed unsafe class Map : IDisposable
 			if (builtin.ReadNow(at, FillBuffer.Span(n), Size - at))
 				Fill(at, n, FillBuffer.Ptr, bySource);
 			else
-				ServeLater(at, n);
+			{
+				string source = Opt.Source;
+				long offset = Opt.Offset, left = Size - at;
+				ReadLater(at, n, b => Builtin.ReadSlow(source, offset, at, b, left), fd => builtin.Keep(fd, source), $"source {source}", bySource);
+			}
 		}
 	}
 
 	/// 5d. A read that could wait (a cold disk, a file system that does not
-	/// answer) is made on a pool thread into a buffer of its own; its fill,
-	/// or its error, is done back on the loop, so other maps never wait.
-	void ServeLater(long at, long n)
+	/// answer) is made on a pool thread into a zeroed buffer of its own by
+	/// read, which returns the descriptor it opened; back on the loop, keep
+	/// is handed that descriptor and the pages are filled, or what failed
+	/// is the range's error. So other maps never wait.
+	void ReadLater(long at, long n, Func<Span<byte>, int> read, Action<int> keep, string what, Histogram by)
 	{
-		string source = Opt.Source;
-		long offset = Opt.Offset, left = Size - at;
 		nint buf = (nint)NativeMemory.AlignedAlloc((nuint)n, Page.Size);
+		new Span<byte>((byte*)buf, (int)n).Clear();
 		ThreadPool.UnsafeQueueUserWorkItem(_ =>
 		{
 			int fd = -1;
 			string? err = null;
 			try
 			{
-				fd = Builtin.ReadSlow(source, offset, at, new Span<byte>((byte*)buf, (int)n), left);
+				fd = read(new Span<byte>((byte*)buf, (int)n));
 			}
 			catch (SysException e)
 			{
 				err = e.Message;
 			}
-			loop.Post(() => Served(at, n, buf, fd, source, err));
-		}, null);
-	}
-
-	void Served(long at, long n, nint buf, int fd, string source, string? err)
-	{
-		try
-		{
-			if (gone)
-				Posix.Close(fd);
-			else if (err is not null)
-				Error(at, n, $"source {source}: {err}");
-			else
+			loop.Post(() =>
 			{
-				builtin.Keep(fd, source);
-				Fill(at, n, (byte*)buf, bySource);
-			}
-		}
-		finally
-		{
-			NativeMemory.AlignedFree((void*)buf);
-		}
+				try
+				{
+					if (gone)
+						Posix.Close(fd);
+					else if (err is not null)
+						Error(at, n, $"{what}: {err}");
+					else
+					{
+						keep(fd);
+						Fill(at, n, (byte*)buf, by);
+					}
+				}
+				finally
+				{
+					NativeMemory.AlignedFree((void*)buf);
+				}
+			});
+		}, null);
 	}
 
 	/// 6. Fills the missing pages of [off, off+len) from src, a run at a

@@ -6,29 +6,51 @@ namespace Pager.Daemon;
 /// writes (at most 64, then all are closed), read by pagerd with its own
 /// rights. Only regular files are read: a FIFO or a device could block
 /// the daemon in open(2) or read(2), and so could a file of pagerd's own
-/// file view (PathGuard).
+/// file view (PathGuard). The loop reads only files open already, and
+/// only what the page cache has (ReadNow); a file not yet open, or bytes
+/// that need the disk, are read on another thread (ReadSlow), which hands
+/// the descriptor it opened to the loop to keep (Keep).
 public sealed class ReplyFiles : IDisposable
 {
 	const int Max = 64;
 	readonly Dictionary<string, int> open = [];
 
-	/// Reads into buf from path at off; bytes past the file's end are zero.
-	public void Read(string path, Span<byte> buf, long off)
+	/// All of buf from path at off, if the file is open and the page cache
+	/// has the bytes; false, having waited for nothing, otherwise.
+	public bool ReadNow(string path, Span<byte> buf, long off) =>
+		buf.Length == 0 || open.TryGetValue(path, out int fd) && Posix.PReadNow(fd, buf, off);
+
+	/// For a thread other than the loop's: reads into buf from path at
+	/// off, bytes past the file's end left as they are (zero); returns the
+	/// descriptor it opened.
+	public static int ReadSlow(string path, Span<byte> buf, long off)
 	{
-		int got = Posix.PRead(Open(path), buf, off, path);
-		buf[got..].Clear();
+		PathGuard.Check(path);
+		int fd = Posix.OpenRegular(path, Posix.O_RDONLY);
+		try
+		{
+			Posix.PRead(fd, buf, off, path);
+			return fd;
+		}
+		catch
+		{
+			Posix.Close(fd);
+			throw;
+		}
 	}
 
-	int Open(string path)
+	/// On the loop's thread: fd, opened on path by ReadSlow, is kept for
+	/// ReadNow unless path is open already.
+	public void Keep(string path, int fd)
 	{
-		if (open.TryGetValue(path, out int fd))
-			return fd;
+		if (open.ContainsKey(path))
+		{
+			Posix.Close(fd);
+			return;
+		}
 		if (open.Count >= Max)
 			Dispose();
-		PathGuard.Check(path);
-		fd = Posix.OpenRegular(path, Posix.O_RDONLY);
 		open[path] = fd;
-		return fd;
 	}
 
 	public void Dispose()
