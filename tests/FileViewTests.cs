@@ -102,13 +102,8 @@ public class FileViewTests : PagerdTest
 	public void FsyncFailsWithEioWhileTheServerIsDownThenSucceeds()
 	{
 		const int size = 1 << 20;
-		var export = TempDir();
-		var f = RandomFile(size, 9, Path.Combine(export, "disk.img"));
+		var (f, diod) = NinePMap("net", size);
 		var want = File.ReadAllBytes(f);
-		var diod = Keep(Diod.Start(export));
-		New("net", size);
-		Bg("pagefill", "-m", "net", "-A", export, diod.Source("disk.img"));
-		WaitPager("net");
 		var py = Cmd.Start("python3", ["-u", "-c", """
 			import mmap, os, sys
 			fd = os.open(sys.argv[1], os.O_RDWR)

@@ -111,13 +111,8 @@ public sealed class LibpagerTests : PagerdTest
 	public void SyncFailsWhileTheServerIsDownThenSucceeds()
 	{
 		const int size = 1 << 20;
-		var export = TempDir();
-		var f = RandomFile(size, 9, Path.Combine(export, "disk.img"));
+		var (f, diod) = NinePMap("net", size);
 		var want = File.ReadAllBytes(f);
-		var diod = Keep(Diod.Start(export));
-		New("net", size);
-		Bg("pagefill", "-m", "net", "-A", export, diod.Source("disk.img"));
-		WaitPager("net");
 		var (p, err, got) = StartMapuse(null, "net", "rw", "notes", "cat", "0", "8192",
 			"write", "100", "written", "write", "700000", "more", "wait", "sync", "wait", "sync");
 		Cmd.WaitFor(() => Text(err).Contains("wrote 700000"), "mapuse's writes");

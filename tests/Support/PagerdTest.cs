@@ -44,6 +44,20 @@ public abstract class PagerdTest : IDisposable
 		return f;
 	}
 
+	/// A map served by pagefill -m over 9P from a diod of the test's own,
+	/// exporting a directory that holds disk.img, size random bytes;
+	/// returns the file's path and the server, to stop and start.
+	protected (string File, Diod Diod) NinePMap(string map, int size)
+	{
+		var export = TempDir();
+		var f = RandomFile(size, 9, Path.Combine(export, "disk.img"));
+		var diod = Keep(Diod.Start(export));
+		New(map, size);
+		Bg("pagefill", "-m", map, "-A", export, diod.Source("disk.img"));
+		WaitPager(map);
+		return (f, diod);
+	}
+
 	/// A new directory inside the scratch directory.
 	protected string TempDir() => Directory.CreateDirectory(Path.Combine(tmp, $"dir-{Guid.NewGuid():N}")).FullName;
 
