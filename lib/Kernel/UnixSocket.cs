@@ -86,7 +86,10 @@ public static unsafe class UnixSocket
 					msg.msg_control = control;
 					msg.msg_controllen = (socklen_t)(uint)LibC.CMSG_SPACE(sizeof(int));
 					var c = LibC.CMSG_FIRSTHDR(&msg);
-					c->cmsg_len = (socklen_t)(uint)LibC.CMSG_LEN(sizeof(int));
+					// CMSG_LEN(sizeof(int)), by hand: Tmds.LibC's CMSG_LEN pads
+					// the data as CMSG_SPACE does, which sends a second
+					// descriptor, whatever the padding holds (0: standard input).
+					c->cmsg_len = (socklen_t)(uint)(sizeof(cmsghdr) + sizeof(int));
 					c->cmsg_level = LibC.SOL_SOCKET;
 					c->cmsg_type = LibC.SCM_RIGHTS;
 					*(int*)LibC.CMSG_DATA(c) = passFd;
@@ -126,7 +129,7 @@ public static unsafe class UnixSocket
 				{
 					if (c->cmsg_level != LibC.SOL_SOCKET || c->cmsg_type != LibC.SCM_RIGHTS)
 						continue;
-					int count = ((int)c->cmsg_len - LibC.CMSG_LEN(0)) / sizeof(int);
+					int count = ((int)c->cmsg_len - sizeof(cmsghdr)) / sizeof(int);
 					for (int i = 0; i < count; i++)
 						fds.Add(((int*)LibC.CMSG_DATA(c))[i]);
 				}
