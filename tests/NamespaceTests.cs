@@ -84,7 +84,7 @@ public sealed class NamespaceTests : IDisposable
 	}
 
 	/// A pagerd killed outright leaves its namespace behind; the next one
-	/// takes it over, and a map of the same name is made again.
+	/// takes it over with the maps its keeper kept.
 	[Fact]
 	public void NamespaceOfADeadPagerdIsTakenOver()
 	{
@@ -94,6 +94,22 @@ public sealed class NamespaceTests : IDisposable
 		d.Kill();
 		Assert.True(File.Exists(Path.Combine(d.Root, "m", "fault")));
 		d.Restart();
+		Assert.Equal(want, Cmd.Run("mapctl", "-d", d.Root, "cat", "m").Out);
+	}
+
+	/// With its keeper dead too (as when the machine goes down), the
+	/// namespace is stale: the next pagerd starts empty on it, and a map
+	/// of the same name is made again.
+	[Fact]
+	public void StaleNamespaceIsTakenOver()
+	{
+		using var d = new Pagerd(Path.Combine(tmp, "stale"));
+		var (src, want) = Source(64 << 10);
+		d.Ctl($"new m 64k source=file:{src}");
+		d.Kill();
+		d.KillKeeper();
+		d.Restart();
+		Assert.Empty(d.Ctl("ls"));
 		d.Ctl($"new m 64k source=file:{src}");
 		Assert.Equal(want, Cmd.Run("mapctl", "-d", d.Root, "cat", "m").Out);
 	}

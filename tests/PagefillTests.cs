@@ -222,6 +222,7 @@ public class PagefillTests : Scratch
 		int fill = OpenFifo(Dir.Fill(root, "img"), LibC.O_RDONLY);
 		Posix.WriteAll(fault, B("read img 0 8192\nread img 65536 4096\n"), "fault");
 		Posix.Close(fault);
+		File.Delete(Dir.Fault(root, "img")); // as pagerd does when it ends, so pagefill ends too
 		var out_ = ReadAll(fill);
 		Posix.Close(fill);
 		Assert.Equal(0, Exit(p));

@@ -1,3 +1,4 @@
+using Pager.Client;
 using Pager.Kernel;
 using Pager.Protocol;
 
@@ -16,6 +17,12 @@ static class Input
 		if (!Names.IsMap(a.Map))
 			FaultcatArgs.Exit($"bad map name '{a.Map}'");
 		var path = Dir.Fault(Dir.Root(), a.Map);
-		return (Posix.Open(path, Posix.O_RDONLY), path);
+		if (Posix.TryLstat(path) is null)
+			throw new SysException("open", Errno.ENOENT, path);
+		return (Again(path), path);
 	}
+
+	/// The map's fault FIFO once pagerd writes to it, or -1 when it is
+	/// gone: after the end of one pagerd's stream comes the next one's.
+	public static int Again(string path) => Fifo.AwaitWriter(path);
 }

@@ -27,13 +27,22 @@ using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c =>
 });
 try
 {
-	var cat = new Cat(filter, a.Readable, tally);
 	var (fd, what) = Input.Open(a);
 	int tee = a.Tee is null ? -1 : Posix.Open(a.Tee, Posix.O_WRONLY | Posix.O_CREAT | Posix.O_TRUNC, 0x1b6);
-	cat.Run(fd, what, tee, a.Tee ?? "");
+	long malformed = 0;
+	// A map's stream goes on across pagerd's restarts, each pagerd's a
+	// stream of its own (a message the dead one cut short is reported).
+	for (; fd >= 0; fd = a.Map is null ? -1 : Input.Again(what))
+	{
+		var cat = new Cat(filter, a.Readable, tally);
+		cat.Run(fd, what, tee, a.Tee ?? "");
+		malformed += cat.Malformed;
+		if (fd > 0)
+			Posix.Close(fd);
+	}
 	if (a.Summary)
 		Console.Error.Write(tally.Line());
-	return cat.Malformed > 0 ? 1 : 0;
+	return malformed > 0 ? 1 : 0;
 }
 catch (IOException e)
 {

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Pager.Client;
 using Pager.Cmd;
 using Pager.Kernel;
 using Pager.Protocol;
@@ -30,8 +31,8 @@ static class Program
 		});
 		try
 		{
-			var (input, output, what) = Open(a.Map);
-			new Responder(src, new Replies(output, what, log), a, log).Run(new Reader(input, e => log.Say(e)));
+			var (input, output, what, again) = Open(a.Map);
+			new Responder(src, new Replies(output, what, log), a, log).Run(new Reader(input, e => log.Say(e), again));
 			return 0;
 		}
 		catch (Exception e)
@@ -40,17 +41,33 @@ static class Program
 		}
 	}
 
-	/// The request stream and where replies go: the map's FIFOs, or
-	/// standard input and output. fault is opened first; each open waits
-	/// for pagerd to open the other end.
-	static (Stream, int, string) Open(string? map)
+	/// The request stream, where replies go, and what makes the stream go
+	/// on when a pagerd ends: the map's FIFOs, or standard input and
+	/// output.
+	static (Stream, int, string, Func<bool>?) Open(string? map)
 	{
 		if (map is null)
-			return (Console.OpenStandardInput(), 1, "standard output");
+			return (Console.OpenStandardInput(), 1, "standard output", null);
 		var root = Dir.Root();
-		var fault = Posix.Open(Dir.Fault(root, map), Posix.O_RDONLY);
-		var fill = Dir.Fill(root, map);
-		return (new FdStream(fault, Dir.Fault(root, map)), Posix.Open(fill, Posix.O_WRONLY), fill);
+		string faultPath = Dir.Fault(root, map), fillPath = Dir.Fill(root, map);
+		if (Posix.TryLstat(faultPath) is null)
+			throw new SysException("open", Errno.ENOENT, faultPath);
+		// fault is open for reading before fill is opened, as pagerd (which
+		// holds fill open all the time) expects; if it has no writer, the
+		// first read ends it and Again waits for one.
+		int fault = Posix.Open(faultPath, Posix.O_RDONLY | Posix.O_NONBLOCK);
+		int fill = Fifo.AwaitReader(fillPath);
+		if (fill < 0)
+			throw new SysException("open", Errno.ENOENT, fillPath);
+		Posix.SetNonblock(fault, false);
+		bool Again()
+		{
+			int f = Fifo.AwaitWriter(faultPath);
+			if (f >= 0)
+				Posix.MoveFd(f, fault, faultPath);
+			return f >= 0;
+		}
+		return (new FdStream(fault, faultPath), fill, fillPath, Again);
 	}
 
 	/// Ends pagefill over e: quietly when the reader of the replies is

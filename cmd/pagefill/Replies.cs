@@ -1,3 +1,4 @@
+using Pager.Client;
 using Pager.Kernel;
 using Pager.Protocol;
 
@@ -9,8 +10,12 @@ namespace Pager.Pagefill;
 /// Line replies are gathered, whole, into writes of up to PIPE_BUF until
 /// Flush, so that a batch of requests is answered in one write and wakes
 /// pagerd once.
+/// When pagerd restarts, the fill FIFO is made afresh and writes to the
+/// old one fail with EPIPE: the FIFO is opened again by its name and the
+/// write made again, whole, to the next pagerd.
 sealed class Replies(int fd, string what, Log log)
 {
+	readonly string? path = Fifo.PathOf(fd);
 	readonly Lock l = new();
 	readonly byte[] batch = new byte[Format.PipeBuf];
 	int batched;
@@ -33,7 +38,7 @@ sealed class Replies(int fd, string what, Log log)
 	void FlushBatch()
 	{
 		if (batched > 0)
-			Posix.WriteAll(fd, batch.AsSpan(0, batched), what);
+			Deliver(() => Posix.WriteAll(fd, batch.AsSpan(0, batched), what));
 		batched = 0;
 	}
 
@@ -51,12 +56,37 @@ sealed class Replies(int fd, string what, Log log)
 		}
 		FlushBatch();
 		int frames = 0;
-		foreach (var f in Format.DataFrames(r.Map, r.Off, r.Payload))
+		Deliver(() =>
 		{
-			Posix.WriteAll(fd, f, what);
-			frames++;
-		}
+			frames = 0;
+			foreach (var f in Format.DataFrames(r.Map, r.Off, r.Payload))
+			{
+				Posix.WriteAll(fd, f, what);
+				frames++;
+			}
+		});
 		log.Verbose($"-> {Format.Header(r)} in {frames} frames");
+	}
+
+	/// Does write, again on the next pagerd's FIFO if this one's is gone.
+	void Deliver(Action write)
+	{
+		for (;;)
+		{
+			try
+			{
+				write();
+				return;
+			}
+			catch (SysException e) when (e.Errno == Errno.EPIPE && path is not null)
+			{
+				int f = Fifo.AwaitReader(path);
+				if (f < 0)
+					throw;
+				Posix.MoveFd(f, fd, path);
+				log.Verbose($"{path}: opened again");
+			}
+		}
 	}
 
 	/// The line of r, its message (error and fail) or its last key's value

@@ -11,10 +11,14 @@ var fg = new Option<bool>("-f") { Description = "stay in the foreground and log 
 var dir = new Option<string?>("-d") { Description = "serve the namespace in DIR (default $PAGERDIR)", HelpName = "DIR" };
 var mnt = new Option<string?>("-m") { Description = "serve the maps as files in MNT (default DIR/mnt)", HelpName = "MNT" };
 var nofiles = new Option<bool>("-F") { Description = "serve no file view" };
-var cmd = new RootCommand("pagerd: serve maps whose page faults become text requests") { fg, dir, mnt, nofiles };
+// The keeper pagerd starts for itself (pagerd(8), "Restarts"); not for people.
+var keeper = new Option<bool>("-K") { Hidden = true };
+var cmd = new RootCommand("pagerd: serve maps whose page faults become text requests") { fg, dir, mnt, nofiles, keeper };
 cmd.SetAction(r =>
 {
 	var root = r.GetValue(dir) ?? Dir.Root();
+	if (r.GetValue(keeper))
+		return Pagerd.Keep(root);
 	return Pagerd.Serve(r.GetValue(fg), root, r.GetValue(nofiles) ? null : r.GetValue(mnt) ?? Dir.Files(root));
 });
 return cmd.Parse(args).Invoke();
@@ -30,7 +34,7 @@ static unsafe class Pagerd
 		Server srv;
 		try
 		{
-			srv = new Server(root, files, Log);
+			srv = new Server(root, files, [Environment.ProcessPath!, "-K", "-d", root], Log);
 		}
 		catch (Exception e) when (e is SysException or CtlException or NotSupportedException)
 		{
@@ -51,6 +55,22 @@ static unsafe class Pagerd
 	}
 
 	static void Log(string s) => Console.Error.WriteLine($"pagerd: {s}");
+
+	/// The keeper's life, in a session of its own so that nothing sent
+	/// to pagerd's reaches it.
+	public static int Keep(string root)
+	{
+		Posix.Daemonize();
+		try
+		{
+			Keeper.Run(root);
+			return 0;
+		}
+		catch (SysException)
+		{
+			return 1;
+		}
+	}
 
 	/// Starts `pagerd -f` as a daemon and returns once it serves, or
 	/// prints why it could not.

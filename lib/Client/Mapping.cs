@@ -5,7 +5,9 @@ namespace Pager.Client;
 
 /// A map attached to this process: memory whose faults pagerd serves.
 /// The control connection stays open while attached: errors on the map
-/// arrive on it (Note), and Dispose detaches.
+/// arrive on it (Note), and Dispose detaches. When pagerd goes away the
+/// mapping attaches again to the pagerd started after it, within the
+/// grace time (pagerd(8), "Restarts").
 public sealed unsafe class Mapping : IDisposable
 {
 	public string Name { get; }
@@ -15,10 +17,16 @@ public sealed unsafe class Mapping : IDisposable
 	public bool ReadOnly { get; }
 	public byte* Pointer { get; private set; }
 
-	readonly Control ctl;
+	/// The connection to pagerd: replaced when the mapping attaches again.
+	volatile Control ctl;
 	readonly Userfaultfd uffd;
 	readonly TimeSpan grace;
+	readonly string? root;
 	volatile bool detaching;
+	/// Attaching again has failed for good: faults raise SIGBUS.
+	volatile bool failed;
+	/// Pulsed when ctl is replaced or failed is set.
+	readonly object again = new();
 	Thread? failsafe;
 
 	/// Errors pagerd reports on this map, e.g. "error words 0 4096 pager: ..."
@@ -33,6 +41,7 @@ public sealed unsafe class Mapping : IDisposable
 		PageSize = info.PageSize;
 		ReadOnly = info.ReadOnly;
 		grace = o.Grace ?? DefaultGrace();
+		root = o.Root;
 		try
 		{
 			Pointer = Posix.MapShared(memfd, Length, !ReadOnly, o.Address, "map " + name);
@@ -52,9 +61,14 @@ public sealed unsafe class Mapping : IDisposable
 			Uffd.UFFDIO_REGISTER_MODE_MISSING | (ReadOnly ? 0 : Uffd.UFFDIO_REGISTER_MODE_WP));
 		if (!ReadOnly)
 			uffd.WriteProtect((ulong)Pointer, (ulong)Length, true);
-		ctl.Note += n => Note?.Invoke(n);
-		ctl.Lost += Lost;
+		Listen(ctl);
 		ctl.Call(Wire.Uffd(name, (ulong)Pointer, ReadOnly), uffd.Fd);
+	}
+
+	void Listen(Control c)
+	{
+		c.Note += n => Note?.Invoke(n);
+		c.Lost += Lost;
 	}
 
 	public static Mapping Attach(string name, AttachOptions? o = null)
@@ -102,9 +116,32 @@ public sealed unsafe class Mapping : IDisposable
 	/// the pager's message. The msync of this toolkit.
 	public void Sync(TimeSpan? timeout = null)
 	{
-		var failed = ctl.Call($"sync {Name}", -1, out _, timeout ?? TimeSpan.FromMinutes(10));
-		if (failed.Count > 0)
-			throw new SyncException(Name, failed);
+		for (;;)
+		{
+			var c = ctl;
+			try
+			{
+				var lines = c.Call($"sync {Name}", -1, out _, timeout ?? TimeSpan.FromMinutes(10));
+				if (lines.Count > 0)
+					throw new SyncException(Name, lines);
+				return;
+			}
+			catch (PagerException) when (!c.Connected && Reattached(c))
+			{
+				// pagerd went away during the sync: the pages it had not
+				// written are still dirty with the new one; sync again.
+			}
+		}
+	}
+
+	/// Waits until the connection c is replaced by a new one (true) or
+	/// attaching again has failed (false).
+	bool Reattached(Control c)
+	{
+		lock (again)
+			while (ctl == c && !failed && !detaching)
+				Monitor.Wait(again, 100);
+		return ctl != c;
 	}
 
 	/// Copies bytes out of the map. The copy runs in native code: a thread
@@ -137,7 +174,8 @@ public sealed unsafe class Mapping : IDisposable
 		return string.IsNullOrEmpty(g) ? TimeSpan.FromSeconds(10) : Num.Duration(g, "PAGER_GRACE");
 	}
 
-	/// pagerd went away. Faults wait for it for the grace time; then every
+	/// pagerd went away. Faults wait while the mapping attaches again to
+	/// a pagerd started after it, for up to the grace time; then every
 	/// fault on a missing page, pending or new, is failed loudly with
 	/// SIGBUS: a missing page must never read as zeros. A page that is
 	/// there stays so; a write to it is let through, as there is nowhere
@@ -146,18 +184,60 @@ public sealed unsafe class Mapping : IDisposable
 	{
 		if (detaching)
 			return;
-		failsafe = new Thread(FailFaults) { IsBackground = true, Name = "pager failsafe" };
+		failsafe = new Thread(Reattach) { IsBackground = true, Name = "pager failsafe" };
 		failsafe.Start();
+	}
+
+	/// Attaches again: the same memory, the same userfaultfd, on a new
+	/// connection; pagerd checks both as at the first attach, and wakes
+	/// the threads whose faults the one that died never answered.
+	void Reattach()
+	{
+		var end = DateTime.UtcNow + grace;
+		for (; DateTime.UtcNow < end && !detaching; Thread.Sleep(100))
+		{
+			Control c;
+			try
+			{
+				c = new Control(root);
+			}
+			catch (PagerException)
+			{
+				continue;
+			}
+			try
+			{
+				c.Call(Wire.Attach(Name, ReadOnly), -1, out int memfd);
+				Posix.Close(memfd);
+				Listen(c);
+				c.Call(Wire.Uffd(Name, (ulong)Pointer, ReadOnly), uffd.Fd);
+			}
+			catch (PagerException)
+			{
+				c.Dispose();
+				continue;
+			}
+			var old = ctl;
+			lock (again)
+			{
+				ctl = c;
+				Monitor.PulseAll(again);
+			}
+			old.Dispose();
+			return;
+		}
+		lock (again)
+		{
+			failed = true;
+			Monitor.PulseAll(again);
+		}
+		if (!detaching)
+			FailFaults();
 	}
 
 	void FailFaults()
 	{
-		var end = DateTime.UtcNow + grace;
-		while (DateTime.UtcNow < end && !detaching)
-			Thread.Sleep(50);
-		if (detaching)
-			return;
-		Say($"pager: map {Name}: lost pagerd (control connection closed); faults on missing pages now raise SIGBUS\n");
+		Say($"pager: map {Name}: lost pagerd (control connection closed) and no pagerd took the map back in {grace.TotalSeconds:0.###}s; faults on missing pages now raise SIGBUS\n");
 		var events = new uffd_msg[16];
 		uffd.Wake((ulong)Pointer, (ulong)Length);
 		while (!detaching)

@@ -1,11 +1,29 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Pager.Daemon;
 
-/// One bit a page: compact enough for a 64 GiB map (2 MiB of bits).
-public sealed class Bitmap(long bits)
+/// One bit a page: compact enough for a 64 GiB map (2 MiB of bits). Its
+/// words are pagerd's own, or memory it was given (a mapping of a memfd
+/// that outlives pagerd: PageState).
+public sealed unsafe class Bitmap
 {
-	readonly ulong[] w = new ulong[(bits + 63) / 64];
+	/// What the words are in when they are pagerd's own (pinned, so w
+	/// stays put).
+	readonly ulong[]? own;
+	readonly ulong* w;
+
+	public Bitmap(long bits)
+	{
+		own = GC.AllocateArray<ulong>((int)Words(bits), pinned: true);
+		w = (ulong*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(own));
+	}
+
+	/// Over Words(bits) words at mem, which must outlive the bitmap.
+	public Bitmap(ulong* mem) => w = mem;
+
+	public static long Words(long bits) => Math.Max(1, (bits + 63) / 64);
 
 	public bool this[long i]
 	{

@@ -10,9 +10,9 @@ public sealed class Commands : IDisposable
 {
 	/// The largest map: its page state takes 160 MiB of pagerd's memory.
 	public const long MaxSize = 1L << 42;
-	/// A map's memfd and its own userfaultfd, fill and ctl held open, and
-	/// fault when a pager reads it.
-	const int DescriptorsPerMap = 5;
+	/// A map's memfd, page state and its own userfaultfd, fill and ctl
+	/// held open, and fault when a pager reads it.
+	const int DescriptorsPerMap = 6;
 	readonly Dictionary<string, Map> maps = [];
 	readonly Dictionary<string, Func<Ctl, Peer?, Answer?>> handlers;
 	readonly string root;
@@ -50,6 +50,8 @@ public sealed class Commands : IDisposable
 
 	/// The file view, when there is one: told of each map made and removed.
 	public FileView? Files;
+	/// The keeper, which holds each map's memory across a restart.
+	public KeeperLink? Keeper;
 
 	public Answer? Run(Ctl c, Peer? p) => handlers[c.Cmd.Name](c, p);
 
@@ -66,24 +68,70 @@ public sealed class Commands : IDisposable
 
 	Answer New(Ctl c, Peer? _)
 	{
-		var name = c["NAME"];
-		if (!Names.IsMap(name))
-			throw new CtlException($"bad map name '{Parse.Clip(name)}'");
-		if (maps.ContainsKey(name))
-			throw new CtlException($"map '{name}' exists");
-		long size = Num.Size(c["SIZE"], "size");
-		if (size == 0)
-			throw new CtlException("size must not be zero");
-		if (size > MaxSize)
-			throw new CtlException($"size {c["SIZE"]} is larger than a map may be ({Num.SizeString(MaxSize)})");
-		var opt = new Options();
-		opt.Apply(c.Fields, creating: true, size);
-		if (Descriptors.ShortForMap(DescriptorsPerMap, $"new {name}") is { } why)
-			throw new CtlException(why);
-		var m = maps[name] = new Map(name, size, opt, Dir.Map(root, name), loop, log, mapCtl);
-		Files?.Added(m);
-		log($"map {name}: new, {size} bytes, {string.Join(' ', opt.Words())}");
+		Make(c);
 		return Done();
+	}
+
+	/// The maps a pagerd that died left with the keeper, made again from
+	/// their `new` lines with the memory and page state they had.
+	public void Recover(List<KeeperLink.Kept> kept)
+	{
+		foreach (var k in kept)
+			try
+			{
+				Ctl c;
+				try
+				{
+					c = Cmdtab.Parse("new " + k.Definition, From.Socket);
+				}
+				catch
+				{
+					Posix.Close(k.Memfd);
+					Posix.Close(k.Statefd);
+					throw;
+				}
+				Make(c, k.Memfd, k.Statefd);
+			}
+			catch (Exception e)
+			{
+				log($"keeper: cannot make '{Parse.Clip(k.Definition)}' again: {Boundary.Why(e, log)}");
+			}
+	}
+
+	/// Makes the map c describes: new, or with the memory and page state
+	/// of one kept across a restart, which are the map's (closed if it
+	/// cannot be made) from the call on.
+	void Make(Ctl c, int memfd = -1, int statefd = -1)
+	{
+		var name = c["NAME"];
+		long size;
+		var opt = new Options();
+		try
+		{
+			if (!Names.IsMap(name))
+				throw new CtlException($"bad map name '{Parse.Clip(name)}'");
+			if (maps.ContainsKey(name))
+				throw new CtlException($"map '{name}' exists");
+			size = Num.Size(c["SIZE"], "size");
+			if (size == 0)
+				throw new CtlException("size must not be zero");
+			if (size > MaxSize)
+				throw new CtlException($"size {c["SIZE"]} is larger than a map may be ({Num.SizeString(MaxSize)})");
+			opt.Apply(c.Fields, creating: true, size);
+			if (Descriptors.ShortForMap(DescriptorsPerMap, $"new {name}") is { } why)
+				throw new CtlException(why);
+		}
+		catch
+		{
+			Posix.Close(memfd);
+			Posix.Close(statefd);
+			throw;
+		}
+		var m = maps[name] = new Map(name, size, opt, Dir.Map(root, name), loop, log, mapCtl, memfd, statefd);
+		Files?.Added(m);
+		Keeper?.Keep(m);
+		if (memfd < 0)
+			log($"map {name}: new, {size} bytes, {string.Join(' ', opt.Words())}");
 	}
 
 	Answer Rm(Ctl c, Peer? _)
@@ -100,6 +148,7 @@ public sealed class Commands : IDisposable
 			Drop(a);
 		maps.Remove(m.Name);
 		Files?.Removed(m);
+		Keeper?.Drop(m);
 		m.Dispose();
 		log($"map {m.Name}: removed");
 		return Done();
@@ -111,6 +160,7 @@ public sealed class Commands : IDisposable
 		var m = Find(c);
 		m.Opt.Clone().Apply(c.Fields, creating: false, m.Size);
 		m.Opt.Apply(c.Fields, creating: false, m.Size);
+		Keeper?.Keep(m);
 		return Done();
 	}
 
@@ -213,6 +263,10 @@ public sealed class Commands : IDisposable
 		m.Clients.Add(a);
 		p.Attached.Add(a);
 		loop.Add(fd, Epoll.In, _ => Events(a));
+		// A client attaching again after a restart may have threads whose
+		// faults the pagerd that died read and never answered: woken, they
+		// fault again, and this pagerd hears of it.
+		a.Wake(0, m.Length);
 		return Done();
 	}
 

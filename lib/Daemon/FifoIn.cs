@@ -63,8 +63,9 @@ public sealed class FifoIn : IDisposable
 
 	public void Dispose()
 	{
+		// The name goes first, so a pager that sees the end finds it gone.
+		Posix.Unlink(path);
 		loop.Remove(fd);
 		Posix.Close(fd);
-		Posix.Unlink(path);
 	}
 }

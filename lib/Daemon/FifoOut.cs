@@ -139,11 +139,12 @@ public sealed class FifoOut : IDisposable
 
 	public void Dispose()
 	{
+		// The name goes first, so a pager that sees the end finds it gone.
+		Posix.Unlink(path);
 		if (fd >= 0)
 		{
 			loop.Remove(fd);
 			Posix.Close(fd);
 		}
-		Posix.Unlink(path);
 	}
 }

@@ -17,14 +17,17 @@ public sealed unsafe class Filler : IDisposable
 	readonly byte* mem;
 	readonly Userfaultfd own;
 
-	public Filler(string name, long length)
+	/// A new memfd of length bytes, or the one in memfd (kept by the
+	/// keeper from a pagerd before this one), with the pages it holds.
+	public Filler(string name, long length, int memfd = -1)
 	{
 		Length = length;
 		what = "memfd of map " + name;
-		Memfd = Posix.MemfdCreate("pager:" + name);
+		Memfd = memfd >= 0 ? memfd : Posix.MemfdCreate("pager:" + name);
 		try
 		{
-			Posix.Ftruncate(Memfd, length, what);
+			if (memfd < 0 || Posix.Fstat(Memfd, what).Size != length)
+				Posix.Ftruncate(Memfd, length, what);
 			mem = Posix.MapShared(Memfd, length, true, 0, what);
 			own = Userfaultfd.Create(Uffd.UFFD_FEATURE_MISSING_SHMEM, Uffd.UFFD_FEATURE_SIGBUS);
 			own.Register((ulong)mem, (ulong)length, Uffd.UFFDIO_REGISTER_MODE_MISSING);
@@ -64,6 +67,10 @@ public sealed unsafe class Filler : IDisposable
 	/// writes): a page that was missing is allocated there, for every
 	/// client at once.
 	public void Write(long off, ReadOnlySpan<byte> bytes) => Posix.PWrite(Memfd, bytes, off, what);
+
+	/// The pages the memfd holds, as runs [a, b) of page numbers.
+	public IEnumerable<(long A, long B)> Held() =>
+		Posix.DataRuns(Memfd, Length, what).Select(r => (r.Off / Page.Size, Page.Up(r.Off + r.Len) / Page.Size));
 
 	/// Drops [off, off+len) from the memfd, and so from every client.
 	public void Punch(long off, long len) => Posix.PunchHole(Memfd, off, len, what);

@@ -61,7 +61,11 @@ public sealed unsafe class Map : IDisposable
 
 	static readonly uffd_msg[] events = new uffd_msg[64];
 
-	public Map(string name, long size, Options opt, string dir, Loop loop, Action<string> log, Action<Map, string> ctl)
+	/// A new map; or, given the memfd and page state a pagerd before this
+	/// one left with the keeper, the same map again: the pages the memory
+	/// holds are present, and those unwritten are dirty.
+	public Map(string name, long size, Options opt, string dir, Loop loop, Action<string> log, Action<Map, string> ctl,
+		int memfd = -1, int statefd = -1)
 	{
 		Name = name;
 		Size = size;
@@ -70,12 +74,21 @@ public sealed unsafe class Map : IDisposable
 		Opt = opt;
 		this.log = log;
 		this.loop = loop;
-		Pages = new Pages(Length / Page.Size);
+		State = new PageState(name, Length / Page.Size, statefd);
+		Pages = new Pages(Length / Page.Size, State.Unwritten);
 		pieces = new Pieces(size);
 		errors = new ErrorLog(name, log);
 		builtin = new Builtin(opt);
 		writeBack = new WriteBack(this);
-		Memory = new Filler(name, Length);
+		try
+		{
+			Memory = new Filler(name, Length, memfd);
+		}
+		catch
+		{
+			State.Dispose();
+			throw;
+		}
 		clock = new Clock(Pages, Memory, opt, writeBack.Flush, (a, b) => Dropped?.Invoke(a * Page.Size, (b - a) * Page.Size));
 		try
 		{
@@ -84,8 +97,25 @@ public sealed unsafe class Map : IDisposable
 		catch
 		{
 			Memory.Dispose();
+			State.Dispose();
 			throw;
 		}
+		if (memfd >= 0)
+			Recover();
+	}
+
+	public readonly PageState State;
+
+	/// What the map is, as the `new` line that makes it again.
+	public string Definition => $"{Fields.Quote(Name)} {Size} {string.Join(' ', Opt.Words())}";
+
+	void Recover()
+	{
+		var held = Memory.Held().ToList();
+		Pages.Recover(held);
+		foreach (var (a, b) in held)
+			clock.Arrived(a, b);
+		log($"map {Name}: recovered, {Pages.Resident} pages resident, {Pages.DirtyCount} unwritten");
 	}
 
 	/// 1. A client's userfaultfd is readable: its faults, a batch at a time.
@@ -725,5 +755,6 @@ public sealed unsafe class Map : IDisposable
 		builtin.Dispose();
 		files.Dispose();
 		Memory.Dispose();
+		State.Dispose();
 	}
 }

@@ -3,11 +3,15 @@ namespace Pager.Daemon;
 /// What pagerd knows of each page of a map, a bit a fact, with the
 /// counts kept alongside: pure state, no system calls. A page is present
 /// once filled, requested while asked of a pager or source, dirty once a
-/// client wrote to it, writing while its bytes are on their way back.
-public sealed class Pages(long count)
+/// client wrote to it, writing while its bytes are on their way back,
+/// and unwritten from its first write until the store took it (ok): the
+/// one fact a restarted pagerd cannot learn elsewhere, so its bitmap may
+/// be memory that outlives pagerd (PageState).
+public sealed class Pages(long count, Bitmap? unwritten = null)
 {
 	public readonly long Count = count;
 	public readonly Bitmap Present = new(count), Requested = new(count), Dirty = new(count), Writing = new(count);
+	public readonly Bitmap Unwritten = unwritten ?? new(count);
 	public long Resident { get; private set; }
 	public long DirtyCount { get; private set; }
 
@@ -44,6 +48,7 @@ public sealed class Pages(long count)
 			return false;
 		if (!Dirty[p])
 			DirtyCount++;
+		Unwritten[p] = true;
 		Dirty[p] = true;
 		return true;
 	}
@@ -59,11 +64,34 @@ public sealed class Pages(long count)
 	/// The write of [a, b) was answered.
 	public void EndWrite(long a, long b) => Writing.Set(a, b, false);
 
+	/// The store took the write of [a, b): what was not written again
+	/// meanwhile is no longer unwritten.
+	public void Acknowledged(long a, long b)
+	{
+		for (long p = a; p < b; p++)
+			if (!Dirty[p])
+				Unwritten[p] = false;
+	}
+
 	/// [a, b) must be written again (a failed write or barrier).
 	public void Redirty(long a, long b)
 	{
 		DirtyCount += (b - a) - Dirty.Popcount(a, b);
+		Unwritten.Set(a, b, true);
 		Dirty.Set(a, b, true);
+	}
+
+	/// After a restart: the pages the memory holds are present, and those
+	/// of them still unwritten are dirty, to be written (again). An
+	/// unwritten page the memory no longer holds cannot be: it was clean
+	/// when it went.
+	public void Recover(IEnumerable<(long A, long B)> held)
+	{
+		foreach (var (a, b) in held)
+			Filled(a, b);
+		for (long p = Unwritten.Next(0, Count, true); p < Count; p = Unwritten.Next(p + 1, Count, true))
+			if (!MarkDirty(p))
+				Unwritten[p] = false;
 	}
 
 	/// Whether page p may be dropped: present, and nothing of it unwritten.

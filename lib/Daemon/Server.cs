@@ -20,8 +20,11 @@ public sealed class Server : IDisposable
 	readonly LineBuffer ctlLines = new();
 	bool accepting = true;
 
-	/// files: where to mount the file view, or null for none.
-	public Server(string root, string? files, Action<string> log)
+	/// files: where to mount the file view, or null for none; keeper: the
+	/// command that starts a keeper for root (Keeper), or null for none.
+	/// The maps a pagerd that died on root left with its keeper are
+	/// served again, as they were.
+	public Server(string root, string? files, string[]? keeper, Action<string> log)
 	{
 		this.root = root;
 		this.log = log;
@@ -33,8 +36,17 @@ public sealed class Server : IDisposable
 		ctl = new FifoIn(loop, Dir.Ctl(root),
 			b => ctlLines.Feed(b, l => FifoLine(null, l), e => log("ctl: " + e)),
 			() => ctlLines.End(l => FifoLine(null, l)));
+		// The keeper starts before the file view is mounted, so that it
+		// holds no descriptor of the mount.
+		var kept = new List<KeeperLink.Kept>();
+		if (keeper is not null)
+		{
+			commands.Keeper = new KeeperLink(root, keeper, loop, log, () => commands.Maps);
+			kept = commands.Keeper.Open();
+		}
 		if (files is not null)
 			commands.Files = Mount(files);
+		commands.Recover(kept);
 	}
 
 	/// The file view on dir; without it (no /dev/fuse, no fusermount3,
@@ -236,6 +248,8 @@ public sealed class Server : IDisposable
 
 	public void Dispose()
 	{
+		commands.Keeper?.Bye();
+		commands.Keeper?.Dispose();
 		foreach (var p in peers.ToList())
 			p.Close();
 		if (commands.Files is { } f)

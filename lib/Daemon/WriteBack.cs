@@ -105,6 +105,7 @@ public sealed class WriteBack(Map map)
 	public void Done(long off, long len)
 	{
 		var w = Settle(off, len) ?? throw new ProtocolException($"ok for {off} {len}, which was not written");
+		pages.Acknowledged(off / Page.Size, (off + len) / Page.Size);
 		unsynced.Add(w);
 		Writes++;
 		if (behind)

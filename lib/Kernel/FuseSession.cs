@@ -68,6 +68,9 @@ public sealed unsafe class FuseSession : IDisposable
 		}
 		Fd = FuseNative.fuse_session_fd(se);
 		Posix.SetNonblock(Fd, true);
+		// A keeper started later must not hold the mount's connection open
+		// (pagerd(8), "Restarts"): the view of a dead pagerd must fail.
+		Posix.SetCloexec(Fd);
 		notifier = new Thread(Notify) { IsBackground = true, Name = "fuse invalidations" };
 		notifier.Start();
 	}

@@ -155,20 +155,41 @@ public static unsafe class Posix
 		Sys.Check(LibC.fcntl(fd, LibC.F_SETFL, fl), "fcntl F_SETFL");
 	}
 
-	/// mkfifo(2); a FIFO already there that is this user's is kept, with
-	/// mode (one left by a pagerd that died, which a pager may hold open).
+	/// Marks fd close-on-exec, so no program pagerd starts holds it.
+	public static void SetCloexec(int fd) =>
+		Sys.Check(LibC.fcntl(fd, LibC.F_SETFD, LibC.FD_CLOEXEC), "fcntl F_SETFD");
+
+	/// mkfifo(2), always a new FIFO: one left there (by a pagerd that
+	/// died) is replaced by rename(2), so bytes left in it are never read
+	/// as the new stream's, and whoever still holds the old one sees it
+	/// end. Anything there but a FIFO of this user's is refused.
 	public static void Mkfifo(string path, int mode)
 	{
-		fixed (byte* p = Z(path))
-			if (LibC.mkfifo(p, (mode_t)(uint)mode) == 0)
-				return;
-		if (Sys.Errno != Errno.EEXIST)
-			throw new SysException("mkfifo", Sys.Errno, path);
-		var st = Lstat(path);
-		if (!st.IsFifo || st.Uid != Geteuid())
+		var tmp = path + ".new";
+		Unlink(tmp);
+		fixed (byte* p = Z(tmp))
+			if (LibC.mkfifo(p, (mode_t)(uint)mode) < 0)
+				throw new SysException("mkfifo", Sys.Errno, tmp);
+		Chmod(tmp, mode);
+		if (TryLstat(path) is { } st && (!st.IsFifo || st.Uid != Geteuid()))
+		{
+			Unlink(tmp);
 			throw new SysException("mkfifo", Errno.EEXIST, $"{path} (there already, and not a FIFO of this user's)");
-		Chmod(path, mode);
+		}
+		Rename(tmp, path);
 	}
+
+	/// rename(2).
+	public static void Rename(string from, string to)
+	{
+		fixed (byte* f = Z(from))
+		fixed (byte* t = Z(to))
+			if (rename(f, t) < 0)
+				throw new SysException("rename", Sys.Errno, $"{from} to {to}");
+	}
+
+	[System.Runtime.InteropServices.DllImport("libc", SetLastError = false)]
+	static extern int rename(byte* from, byte* to);
 
 	public static void Mkdir(string path, int mode)
 	{
@@ -212,6 +233,29 @@ public static unsafe class Posix
 
 	public static void Ftruncate(int fd, long len, string what) =>
 		Sys.Check(LibC.ftruncate(fd, len), "ftruncate", what);
+
+	/// The pieces of fd from 0 to end that hold data (SEEK_DATA and
+	/// SEEK_HOLE), as offset and length: a memfd's allocated pages.
+	public static IEnumerable<(long Off, long Len)> DataRuns(int fd, long end, string what)
+	{
+		for (long at = 0; at < end;)
+		{
+			long a = LibC.lseek(fd, at, SEEK_DATA);
+			if (a < 0)
+			{
+				if (Sys.Errno == Errno.ENXIO)
+					yield break;
+				throw new SysException("lseek SEEK_DATA", Sys.Errno, what);
+			}
+			long b = Sys.Check(LibC.lseek(fd, a, SEEK_HOLE), "lseek SEEK_HOLE", what);
+			if (a >= end)
+				yield break;
+			yield return (a, Math.Min(b, end) - a);
+			at = b;
+		}
+	}
+
+	const int SEEK_DATA = 3, SEEK_HOLE = 4;
 
 	public static void PunchHole(int fd, long off, long len, string what) =>
 		Sys.Check(LibC.fallocate(fd, LibC.FALLOC_FL_PUNCH_HOLE | LibC.FALLOC_FL_KEEP_SIZE, off, len), "fallocate", what);
@@ -279,6 +323,16 @@ public static unsafe class Posix
 		return FileInfo.Of(st);
 	}
 
+	/// lstat(2) of path, or null if there is nothing there.
+	public static FileInfo? TryLstat(string path)
+	{
+		stat st;
+		fixed (byte* p = Z(path))
+			if (LibC.lstat(p, &st) < 0)
+				return Sys.Errno == Errno.ENOENT ? null : throw new SysException("lstat", Sys.Errno, path);
+		return FileInfo.Of(st);
+	}
+
 	/// lstat(2) of path: the link itself if it is one.
 	public static FileInfo Lstat(string path)
 	{
@@ -325,7 +379,26 @@ public static unsafe class Posix
 		return n > 0;
 	}
 
-	public static readonly short POLLIN = LibC.POLLIN, POLLOUT = LibC.POLLOUT;
+	/// poll(2) for one descriptor: the events that came within ms, 0 if none.
+	public static short PollEvents(int fd, short events, int ms)
+	{
+		var p = new pollfd { fd = fd, events = events };
+		int n = LibC.poll(&p, 1, ms);
+		if (n < 0 && Sys.Errno != Errno.EINTR)
+			throw new SysException("poll", Sys.Errno);
+		return n > 0 ? p.revents : (short)0;
+	}
+
+	public static readonly short POLLIN = LibC.POLLIN, POLLOUT = LibC.POLLOUT, POLLHUP = LibC.POLLHUP;
+
+	/// dup2(2): makes to a copy of from, then closes from.
+	public static void MoveFd(int from, int to, string what)
+	{
+		if (from == to)
+			return;
+		Sys.Check(LibC.dup2(from, to), "dup2", what);
+		Close(from);
+	}
 
 	/// Copies n bytes with libc's memcpy: native code, so a thread that
 	/// faults on a map in it does not hold up .NET's garbage collector.

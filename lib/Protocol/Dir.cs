@@ -17,6 +17,8 @@ public static class Dir
 
 	public static string Socket(string root) => Path.Combine(root, "sock");
 	public static string Ctl(string root) => Path.Combine(root, "ctl");
+	/// Where the keeper of a pagerd's descriptors listens.
+	public static string Keeper(string root) => Path.Combine(root, "keep");
 	/// Where the file view is mounted unless pagerd is told otherwise.
 	public static string Files(string root) => Path.Combine(root, "mnt");
 	public static string Map(string root, string map) => Path.Combine(root, map);

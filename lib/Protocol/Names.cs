@@ -10,6 +10,6 @@ public static class Names
 	}
 
 	public static bool IsMap(string name) =>
-		name.Length is > 0 and <= 64 && name[0] != '.' && name != "ctl" && name != "sock" && name != "mnt"
+		name.Length is > 0 and <= 64 && name[0] != '.' && name != "ctl" && name != "sock" && name != "mnt" && name != "keep"
 		&& name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_');
 }

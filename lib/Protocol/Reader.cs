@@ -1,10 +1,12 @@
 namespace Pager.Protocol;
 
 /// Blocking message reader over a stream, for the commands.
-/// Malformed input is reported to onError and skipped.
-public sealed class Reader(Stream input, Decoder.ErrorHandler onError)
+/// Malformed input is reported to onError and skipped. At the end of
+/// input, again (if given) may make input go on as a new stream: a
+/// message the old one cut short is reported, never joined to the new.
+public sealed class Reader(Stream input, Decoder.ErrorHandler onError, Func<bool>? again = null)
 {
-	readonly Decoder dec = new();
+	Decoder dec = new();
 	readonly Queue<Msg> ready = new();
 	readonly byte[] buf = new byte[64 << 10];
 	bool eof;
@@ -21,8 +23,13 @@ public sealed class Reader(Stream input, Decoder.ErrorHandler onError)
 			int n = input.Read(buf, 0, buf.Length);
 			if (n == 0)
 			{
-				eof = true;
 				dec.End(onError);
+				if (again?.Invoke() == true)
+				{
+					dec = new();
+					continue;
+				}
+				eof = true;
 				break;
 			}
 			dec.Feed(buf.AsSpan(0, n), ready.Enqueue, onError);

@@ -88,6 +88,52 @@ public sealed class Pagerd : IDisposable
 		Proc.WaitForExit(10_000);
 	}
 
+	/// The pid of the keeper that holds this pagerd's maps (pagerd(8),
+	/// "Restarts"), or 0 when none listens.
+	public int KeeperPid()
+	{
+		int fd;
+		try
+		{
+			fd = Kernel.UnixSocket.Connect(Dir.Keeper(Root));
+		}
+		catch (Kernel.SysException)
+		{
+			return 0;
+		}
+		try
+		{
+			return Kernel.UnixSocket.Peer(fd).Pid;
+		}
+		finally
+		{
+			Kernel.Posix.Close(fd);
+		}
+	}
+
+	/// Kills the keeper outright and waits until it is gone.
+	public void KillKeeper()
+	{
+		int pid = KeeperPid();
+		if (pid == 0)
+			return;
+		Kernel.Posix.Kill(pid, Kernel.Posix.SIGKILL);
+		Cmd.WaitFor(() => Gone(pid), $"keeper {pid} to die");
+	}
+
+	/// Whether process pid has ended (a zombie no one reaps has).
+	public static bool Gone(int pid)
+	{
+		try
+		{
+			return File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ");
+		}
+		catch (IOException)
+		{
+			return true;
+		}
+	}
+
 	/// Whether a file system is mounted on dir.
 	public static bool Mounted(string dir) =>
 		File.ReadLines("/proc/self/mountinfo").Any(l => l.Split(' ')[4] == dir);
@@ -114,6 +160,8 @@ public sealed class Pagerd : IDisposable
 				Proc.Kill(true);
 		}
 		Proc.Dispose();
+		// A pagerd killed (not stopped) leaves its keeper waiting for the next.
+		KillKeeper();
 		// A killed pagerd's file view stays mounted until its fusermount3
 		// notices, or for good if that was killed too.
 		if (Mounted(Dir.Files(Root)))

@@ -1,0 +1,206 @@
+using System.Collections.Concurrent;
+using Pager.Client;
+using Pager.Protocol;
+using Xunit;
+
+namespace Pager.Tests;
+
+/// pagerd killed outright and started again (pagerd(8), "Restarts"):
+/// its keeper hands the next one every map, with its resident and dirty
+/// pages; clients attach again, pagers find the new FIFOs, and writes
+/// never acknowledged are sent again.
+public sealed class RestartTests : PagerdTest
+{
+	/// Page bytes a test's pager serves: the same for the same offset.
+	static byte[] Pattern(long off, long len)
+	{
+		var b = new byte[len];
+		new Random((int)(off / 4096) + 7).NextBytes(b);
+		return b;
+	}
+
+	/// A pager that serves Pattern and keeps the writes it is sent, in
+	/// order, acknowledging them only when told to.
+	sealed class Pager
+	{
+		public readonly ConcurrentQueue<(long Off, byte[] Bytes)> Writes = new();
+		public readonly ConcurrentQueue<long> Reads = new();
+		public bool Acknowledge;
+
+		public IEnumerable<byte[]>? Answer(Msg r)
+		{
+			switch (r.Verb)
+			{
+			case Verb.Read:
+				Reads.Enqueue(r.Off);
+				return Format.DataFrames(r.Map, r.Off, Pattern(r.Off, r.Len));
+			case Verb.Write:
+				Writes.Enqueue((r.Off, r.Payload!.ToArray()));
+				return Acknowledge ? [FifoPager.Line($"ok {r.Map} {r.Off} {r.Len}")] : null;
+			case Verb.Sync:
+				return [FifoPager.Line($"synced {r.Map} {r.Seq}")];
+			default:
+				return null;
+			}
+		}
+	}
+
+	/// A write made with mapctl and never acknowledged by the pager is
+	/// still there after kill -9, in memory and dirty, and the next
+	/// pagerd writes it back; the page it lies on is not read again.
+	[Fact]
+	public void UnacknowledgedWritesAreSentAgain()
+	{
+		New("m", 64 << 10);
+		var first = new Pager();
+		using (new FifoPager(d, "m", first.Answer))
+		{
+			var r = Cmd.Run("mapctl", ["write", "m", "4100"], "kept across"u8.ToArray(), Env);
+			Assert.True(r.Code == 0, r.Err);
+			Assert.Equal(1, d.Stat("m", "dirty"));
+			d.Kill();
+		}
+		d.Restart();
+		Cmd.WaitFor(() => d.Log.Contains("map m: recovered, 1 pages resident, 1 unwritten"), "the recovery in the log");
+		Assert.Equal(1, d.Stat("m", "dirty"));
+		var want = Pattern(4096, 4096);
+		"kept across"u8.ToArray().CopyTo(want, 4);
+		Assert.Equal(want, Cat("m", "4096", "4096"));
+
+		var second = new Pager { Acknowledge = true };
+		using (new FifoPager(d, "m", second.Answer))
+		{
+			var r = Mapctl("sync", "m");
+			Assert.True(r.Code == 0, r.Err);
+		}
+		var (off, bytes) = Assert.Single(second.Writes);
+		Assert.Equal(4096, off);
+		Assert.Equal(want, bytes);
+		Assert.DoesNotContain(4096L, second.Reads);
+		Assert.Equal(0, d.Stat("m", "dirty"));
+	}
+
+	/// A client of the test's own keeps its map across kill -9: a thread
+	/// blocked on a fault meanwhile gets the next pagerd's page, and sync
+	/// writes what it wrote before the death.
+	[Fact]
+	public void ClientAttachesAgainAndLosesNothing()
+	{
+		New("m", 64 << 10);
+		var p1 = new Pager { Acknowledge = false };
+		var fp1 = new FifoPager(d, "m", p1.Answer);
+		using var m = Mapping.Attach("m", new AttachOptions { Root = d.Root, Grace = TimeSpan.FromMinutes(2) });
+		var got = new byte[4096];
+		m.Read(0, got);
+		Assert.Equal(Pattern(0, 4096), got);
+		var mine = Pattern(1 << 20, 4096);
+		m.Write(8192, mine);
+
+		d.Kill();
+		fp1.Dispose();
+		// A fault no pagerd can serve yet: its thread waits for the next.
+		var late = new byte[4096];
+		var reader = new Thread(() => m.Read(5 * 4096, late)) { IsBackground = true };
+		reader.Start();
+
+		d.Restart();
+		var p2 = new Pager { Acknowledge = true };
+		using (new FifoPager(d, "m", p2.Answer))
+		{
+			Assert.True(reader.Join(Cmd.Timeout), "the fault was never served");
+			Assert.Equal(Pattern(5 * 4096, 4096), late);
+			Cmd.WaitFor(() => d.Stat("m", "clients") == 1, "the client to attach again");
+			m.Sync();
+		}
+		Assert.Contains(p2.Writes, w => w.Off == 8192 && w.Bytes.AsSpan().SequenceEqual(mine));
+		m.Read(0, got);
+		Assert.Equal(Pattern(0, 4096), got);
+		Assert.DoesNotContain(0L, p2.Reads);
+	}
+
+	/// faultcat | pagefill goes on across the restart, the same two
+	/// processes, reading from and writing to the next pagerd's FIFOs.
+	[Fact]
+	public void PipelineOutlivesPagerd()
+	{
+		var f = PipelineMap("m", 256 << 10);
+		Assert.Equal(File.ReadAllBytes(f).AsSpan(0, 8192).ToArray(), Cat("m", "0", "8192"));
+		var pids = Pids("faultcat", "pagefill");
+		d.Kill();
+		d.Restart();
+		Assert.Equal(File.ReadAllBytes(f), Cat("m"));
+		Assert.Equal(pids, Pids("faultcat", "pagefill"));
+		var r = Cmd.Run("mapctl", ["write", "m", "70000"], "after the restart"u8.ToArray(), Env);
+		Assert.True(r.Code == 0, r.Err);
+		r = Mapctl("sync", "m");
+		Assert.True(r.Code == 0, r.Err);
+		Assert.Equal("after the restart"u8.ToArray(), File.ReadAllBytes(f).AsSpan(70000, 17).ToArray());
+	}
+
+	/// The pids of the commands named, running on this test's namespace.
+	List<int> Pids(params string[] names)
+	{
+		var pids = new List<int>();
+		foreach (var dir in Directory.GetDirectories("/proc"))
+			try
+			{
+				if (!int.TryParse(Path.GetFileName(dir), out int pid) || Pagerd.Gone(pid))
+					continue;
+				var argv0 = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0')[0];
+				var env = File.ReadAllText(Path.Combine(dir, "environ")).Split('\0');
+				if (names.Contains(Path.GetFileName(argv0)) && env.Contains($"PAGERDIR={d.Root}"))
+					pids.Add(pid);
+			}
+			catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+			{
+				// Another user's, or it ended while being looked at.
+			}
+		pids.Sort();
+		Assert.Equal(names.Length, pids.Count);
+		return pids;
+	}
+
+	/// Only what the dead pagerd had is made again: a map removed before
+	/// the death stays removed.
+	[Fact]
+	public void RemovedMapStaysRemoved()
+	{
+		New("a", 8192, "source=zero");
+		New("b", 8192, "source=zero");
+		d.Ctl("rm a");
+		d.Kill();
+		d.Restart();
+		Assert.Equal(["b"], d.Ctl("ls").Select(l => l.Split(' ')[0]));
+	}
+
+	/// A keeper killed is started again and given every map: the next
+	/// restart still loses nothing.
+	[Fact]
+	public void KeeperThatDiesIsReplaced()
+	{
+		New("m", 64 << 10, "source=zero");
+		var r = Cmd.Run("mapctl", ["write", "m", "0"], "mine"u8.ToArray(), Env);
+		Assert.True(r.Code == 0, r.Err);
+		d.KillKeeper();
+		Cmd.WaitFor(() => d.Log.Contains("keeper: gone; another keeps every map now"), "a new keeper");
+		d.Kill();
+		d.Restart();
+		Assert.Equal("mine"u8.ToArray(), Cat("m", "0", "4"));
+		Assert.Equal(1, d.Stat("m", "dirty"));
+	}
+
+	/// pagerd stopped (SIGTERM) lets its keeper go, and the namespace
+	/// with it: the next pagerd starts empty.
+	[Fact]
+	public void CleanExitEndsTheKeeper()
+	{
+		New("m", 8192, "source=zero");
+		int keeper = d.KeeperPid();
+		Assert.NotEqual(0, keeper);
+		Tmds.Linux.LibC.kill(d.Proc.Id, Kernel.Posix.SIGTERM);
+		Assert.True(d.Proc.WaitForExit(10_000));
+		Cmd.WaitFor(() => Pagerd.Gone(keeper), "the keeper to exit");
+		d.Restart();
+		Assert.Empty(d.Ctl("ls"));
+	}
+}
