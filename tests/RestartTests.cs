@@ -189,6 +189,28 @@ public sealed class RestartTests : PagerdTest
 		Assert.Equal(1, d.Stat("m", "dirty"));
 	}
 
+	/// The keeper holds nothing of pagerd's but the maps: a pipe reading
+	/// pagerd's output ends when pagerd is killed.
+	[Fact]
+	public void OutputEndsWithPagerd()
+	{
+		var root = Path.Combine(tmp, "piped");
+		var sh = Bg("/bin/sh", "-c", $"pagerd -f -F -d {root} 2>&1 | cat");
+		int pagerd = 0;
+		Cmd.WaitFor(() => (pagerd = Pagerd.PeerPid(Dir.Socket(root))) != 0, "the piped pagerd to serve");
+		int keeper = 0;
+		Cmd.WaitFor(() => (keeper = Pagerd.PeerPid(Dir.Keeper(root))) != 0, "its keeper");
+		try
+		{
+			Kernel.Posix.Kill(pagerd, Kernel.Posix.SIGKILL);
+			Assert.True(sh.WaitForExit((int)Cmd.Timeout.TotalMilliseconds), "the pipe from pagerd never ended");
+		}
+		finally
+		{
+			Kernel.Posix.Kill(keeper, Kernel.Posix.SIGKILL);
+		}
+	}
+
 	/// pagerd stopped (SIGTERM) lets its keeper go, and the namespace
 	/// with it: the next pagerd starts empty.
 	[Fact]

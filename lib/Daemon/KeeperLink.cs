@@ -90,11 +90,25 @@ public sealed class KeeperLink : IDisposable
 	/// Starts a keeper and waits until it listens.
 	void Start()
 	{
-		var psi = new ProcessStartInfo(start[0]) { UseShellExecute = false };
+		// Nothing of pagerd's goes with it, not even its standard output
+		// (the keeper's runtime would keep a copy open past its own
+		// redirection to /dev/null): whoever reads pagerd's output sees it
+		// end when pagerd does.
+		var psi = new ProcessStartInfo(start[0])
+		{
+			UseShellExecute = false,
+			RedirectStandardInput = true,
+			RedirectStandardOutput = true,
+			RedirectStandardError = true,
+		};
 		foreach (var a in start[1..])
 			psi.ArgumentList.Add(a);
-		using (Process.Start(psi))
+		Posix.CloseOnExecFrom(3);
+		using (var p = Process.Start(psi)!)
 		{
+			p.StandardInput.Close();
+			p.StandardOutput.Close();
+			p.StandardError.Close();
 		}
 		var deadline = Environment.TickCount64 + 10_000;
 		while ((fd = TryConnect()) < 0)

@@ -159,6 +159,19 @@ public static unsafe class Posix
 	public static void SetCloexec(int fd) =>
 		Sys.Check(LibC.fcntl(fd, LibC.F_SETFD, LibC.FD_CLOEXEC), "fcntl F_SETFD");
 
+	/// Marks every descriptor from first on close-on-exec
+	/// (close_range(2), CLOSE_RANGE_CLOEXEC): a program started next
+	/// inherits only standard input, output and error. The .NET runtime
+	/// keeps copies of standard output that a long-lived child would hold
+	/// open, so whoever reads pagerd's output would never see it end.
+	public static void CloseOnExecFrom(int first) =>
+		Sys.Check(close_range((uint)first, uint.MaxValue, CLOSE_RANGE_CLOEXEC), "close_range");
+
+	const int CLOSE_RANGE_CLOEXEC = 1 << 2;
+
+	[System.Runtime.InteropServices.DllImport("libc", SetLastError = false)]
+	static extern int close_range(uint first, uint last, int flags);
+
 	/// mkfifo(2), always a new FIFO: one left there (by a pagerd that
 	/// died) is replaced by rename(2), so bytes left in it are never read
 	/// as the new stream's, and whoever still holds the old one sees it

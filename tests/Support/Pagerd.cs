@@ -90,12 +90,15 @@ public sealed class Pagerd : IDisposable
 
 	/// The pid of the keeper that holds this pagerd's maps (pagerd(8),
 	/// "Restarts"), or 0 when none listens.
-	public int KeeperPid()
+	public int KeeperPid() => PeerPid(Dir.Keeper(Root));
+
+	/// The pid of whoever listens on the socket path, or 0 when no one.
+	public static int PeerPid(string path)
 	{
 		int fd;
 		try
 		{
-			fd = Kernel.UnixSocket.Connect(Dir.Keeper(Root));
+			fd = Kernel.UnixSocket.Connect(path);
 		}
 		catch (Kernel.SysException)
 		{
