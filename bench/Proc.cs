@@ -23,13 +23,14 @@ static class Proc
 		return output;
 	}
 
-	public static Process Start(string prog, IEnumerable<string> args, IDictionary<string, string>? env = null, bool redirect = false)
+	public static Process Start(string prog, IEnumerable<string> args, IDictionary<string, string>? env = null, bool redirect = false, bool stdin = false)
 	{
 		var psi = new ProcessStartInfo(prog)
 		{
 			UseShellExecute = false,
 			RedirectStandardOutput = redirect,
 			RedirectStandardError = redirect,
+			RedirectStandardInput = stdin,
 		};
 		foreach (var a in args)
 			psi.ArgumentList.Add(a);

@@ -5,6 +5,8 @@ using Pager.Bench;
 
 if (args.Length > 0 && args[0] == "fuzz")
 	return Fuzz.Run(args[1..]);
+if (args.Length > 0 && args[0] == "soak")
+	return Soak.Run(args[1..]);
 var o = Opts.Parse(args);
 var repo = Opts.Repo();
 var benchDir = Path.Combine(repo, "bench");
