@@ -80,6 +80,30 @@ public sealed class RestartTests : PagerdTest
 		Assert.Equal(0, d.Stat("m", "dirty"));
 	}
 
+	/// A sync made just after the restart, before the pager is back,
+	/// waits for it rather than failing for want of one.
+	[Fact]
+	public void SyncWaitsForThePagerToComeBack()
+	{
+		New("m", 64 << 10);
+		using (new FifoPager(d, "m", new Pager().Answer))
+		{
+			var r = Cmd.Run("mapctl", ["write", "m", "0"], "early"u8.ToArray(), Env);
+			Assert.True(r.Code == 0, r.Err);
+			d.Kill();
+		}
+		d.Restart();
+		var sync = Bg("mapctl", "sync", "m");
+		Cmd.WaitFor(() => d.Log.Contains("map m: sync waits up to 10s for the pager to come back"), "the sync to wait");
+		var second = new Pager { Acknowledge = true };
+		using (new FifoPager(d, "m", second.Answer))
+		{
+			Assert.True(sync.WaitForExit((int)Cmd.Timeout.TotalMilliseconds), "the sync never ended");
+			Assert.True(sync.ExitCode == 0, Errors(sync));
+		}
+		Assert.Equal("early"u8.ToArray(), Assert.Single(second.Writes).Bytes.AsSpan(0, 5).ToArray());
+	}
+
 	/// A client of the test's own keeps its map across kill -9: a thread
 	/// blocked on a fault meanwhile gets the next pagerd's page, and sync
 	/// writes what it wrote before the death.
@@ -209,6 +233,34 @@ public sealed class RestartTests : PagerdTest
 		{
 			Kernel.Posix.Kill(keeper, Kernel.Posix.SIGKILL);
 		}
+	}
+
+	/// pagerd stopped (SIGTERM) with pages it cannot write back (no
+	/// pager) leaves them, and every map, with its keeper: the next
+	/// pagerd has them, dirty, and writes them.
+	[Fact]
+	public void StopWithUnwrittenPagesLeavesThemWithTheKeeper()
+	{
+		New("m", 64 << 10);
+		var first = new Pager();
+		using (new FifoPager(d, "m", first.Answer))
+		{
+			var r = Cmd.Run("mapctl", ["write", "m", "4100"], "not yet written"u8.ToArray(), Env);
+			Assert.True(r.Code == 0, r.Err);
+		}
+		Cmd.WaitFor(() => d.Get("m", "pager") == "no", "the pager to be gone");
+		Tmds.Linux.LibC.kill(d.Proc.Id, Kernel.Posix.SIGTERM);
+		Assert.True(d.Proc.WaitForExit(30_000));
+		Cmd.WaitFor(() => d.Log.Contains("map m: 1 dirty pages not written back before exit; the keeper holds them for the next pagerd"), "the log");
+		Assert.NotEqual(0, d.KeeperPid());
+		d.Restart();
+		Assert.Equal(1, d.Stat("m", "dirty"));
+		var second = new Pager { Acknowledge = true };
+		using (new FifoPager(d, "m", second.Answer))
+			Assert.Equal(0, Mapctl("sync", "m").Code);
+		var want = Pattern(4096, 4096);
+		"not yet written"u8.ToArray().CopyTo(want, 4);
+		Assert.Equal(want, Assert.Single(second.Writes).Bytes);
 	}
 
 	/// pagerd stopped (SIGTERM) lets its keeper go, and the namespace

@@ -115,6 +115,7 @@ public sealed unsafe class Map : IDisposable
 		Pages.Recover(held);
 		foreach (var (a, b) in held)
 			clock.Arrived(a, b);
+		pagerDue = Environment.TickCount64 + (long)PagerReturn.TotalMilliseconds;
 		log($"map {Name}: recovered, {Pages.Resident} pages resident, {Pages.DirtyCount} unwritten");
 	}
 
@@ -565,7 +566,34 @@ public sealed unsafe class Map : IDisposable
 		return clock.Evict(off / Page.Size, (off + len) / Page.Size);
 	}
 
-	public void Sync(Action<List<string>>? done) => writeBack.Sync(done);
+	public void Sync(Action<List<string>>? done)
+	{
+		if (AwaitingPager)
+		{
+			if (deferred.Count == 0)
+				log($"map {Name}: sync waits up to {PagerReturn.TotalSeconds:0}s for the pager to come back");
+			deferred.Add(done);
+		}
+		else
+			writeBack.Sync(done);
+	}
+
+	/// For a while after a restart, a map with nowhere but its pager to
+	/// write waits for the pager to come back (faultcat and pagefill look
+	/// every 100 ms) before a sync fails for want of one.
+	public static readonly TimeSpan PagerReturn = TimeSpan.FromSeconds(10);
+	long pagerDue;
+	readonly List<Action<List<string>>?> deferred = [];
+
+	bool AwaitingPager => !link.Attached && !builtin.Writable && Environment.TickCount64 < pagerDue;
+
+	/// The syncs that waited for the pager, once it came or the wait ended.
+	void Deferred()
+	{
+		var ds = deferred.ToList();
+		deferred.Clear();
+		ds.ForEach(writeBack.Sync);
+	}
 
 	/// Where write-back sends a dirty run: the pager, else the built-in
 	/// source; the answer comes back through writeBack.
@@ -613,6 +641,8 @@ public sealed unsafe class Map : IDisposable
 	public void Tick()
 	{
 		link.Tick();
+		if (deferred.Count > 0 && !AwaitingPager)
+			Deferred();
 		writeBack.Tick();
 		if (Opt.Timeout == TimeSpan.Zero)
 			return;
@@ -649,6 +679,7 @@ public sealed unsafe class Map : IDisposable
 		log($"map {Name}: pager attached");
 		foreach (var r in outstanding.All)
 			link.Send(r, Size, Micros(r.Asked));
+		Deferred();
 	}
 
 	/// Every writer of fill has closed it: a message or page cut short is

@@ -242,13 +242,20 @@ public sealed class Server : IDisposable
 				f.ForEach(l => log($"map {m.Name}: not written back: {l}"));
 			});
 		loop.Run(100, Tick, log, () => left == 0, Environment.TickCount64 + (long)wait.TotalMilliseconds);
+		unwritten = busy.Count(m => m.DirtyPages + m.Writing > 0);
 		foreach (var m in busy.Where(m => m.DirtyPages + m.Writing > 0))
-			log($"map {m.Name}: {m.DirtyPages + m.Writing} dirty pages lost: not written back before exit");
+			log($"map {m.Name}: {m.DirtyPages + m.Writing} dirty pages not written back before exit; " +
+				(commands.Keeper is null ? "lost" : "the keeper holds them for the next pagerd"));
 	}
+
+	/// Maps WriteBackAll left dirty: if there are any, the keeper keeps
+	/// every map for the next pagerd instead of letting go.
+	int unwritten;
 
 	public void Dispose()
 	{
-		commands.Keeper?.Bye();
+		if (unwritten == 0)
+			commands.Keeper?.Bye();
 		commands.Keeper?.Dispose();
 		foreach (var p in peers.ToList())
 			p.Close();
