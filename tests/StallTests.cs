@@ -270,4 +270,31 @@ public sealed class StallTests : PagerdTest
 		Assert.Contains(d.Ctl("err r"), e => e.Contains("file reply: "));
 		Healthy(src);
 	}
+
+	/// Write-back to a built-in source that never answers (a file in
+	/// another pagerd's file view whose pager takes writes and never
+	/// acknowledges them: fdatasync waits for ever) holds up its own map
+	/// only; once it fails, the sync says so.
+	[Fact]
+	public void ASourceThatNeverSyncsStallsOnlyItsMap()
+	{
+		var src = Served();
+		var other = Keep(new Pagerd());
+		other.Ctl("new slow 64k");
+		using var deaf = new FifoPager(other, "slow", q => q.Verb == Verb.Read ? [FifoPager.Line($"zero slow {q.Off} {q.Len}")] : null);
+		d.Ctl($"new m 64k source=file:{Path.Combine(Dir.Files(other.Root), "slow")}");
+		var r = Cmd.Run("mapctl", ["write", "m", "0"], "stuck"u8.ToArray(), Env);
+		Assert.True(r.Code == 0, r.Err);
+		var sync = Bg("mapctl", "sync", "m");
+		Cmd.WaitFor(() => deaf.Seen.Any(q => q.Verb == Verb.Write), "the source's write-back to wait");
+		Together(() => // within its timeout, or the healthy map waited on the other's sync
+		{
+			Healthy(src);
+			return true;
+		});
+		other.Dispose();
+		Assert.NotEqual(0, Streams.Exit(sync));
+		Assert.Contains(d.Ctl("err m"), e => e.Contains("source file:"));
+		Healthy(src);
+	}
 }

@@ -12,8 +12,8 @@ namespace Pager.Daemon;
 sealed class Builtin : IDisposable
 {
 	readonly Options opt;
-	int fd = -1, wfd = -1;
-	string? openSource, writeSource;
+	int fd = -1;
+	string? openSource;
 	bool disposed;
 
 	public Builtin(Options opt) => this.opt = opt;
@@ -75,35 +75,13 @@ sealed class Builtin : IDisposable
 		openSource = source;
 	}
 
+	/// Whether write-back can go to the source (SourceWriter writes it).
 	public bool Writable => IsFile;
-
-	/// Writes the bytes at map offset off back to the file, those before
-	/// the map's end (left) only; the file is opened for writing on the
-	/// first write, so a read-only file still serves reads.
-	public void Write(long off, ReadOnlySpan<byte> bytes, long left)
-	{
-		if (wfd < 0 || !ReferenceEquals(writeSource, opt.Source))
-		{
-			Posix.Close(wfd);
-			wfd = -1;
-			PathGuard.Check(opt.Source[5..]);
-			wfd = Posix.OpenRegular(opt.Source[5..], Posix.O_RDWR);
-			writeSource = opt.Source;
-		}
-		Posix.PWrite(wfd, bytes[..(int)Math.Clamp(left, 0, bytes.Length)], opt.Offset + off, opt.Source);
-	}
-
-	public void Sync()
-	{
-		if (wfd >= 0)
-			Posix.Fdatasync(wfd, opt.Source[5..]);
-	}
 
 	public void Dispose()
 	{
 		disposed = true;
 		Posix.Close(fd);
-		Posix.Close(wfd);
-		fd = wfd = -1;
+		fd = -1;
 	}
 }

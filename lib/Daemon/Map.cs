@@ -35,6 +35,8 @@ public sealed unsafe class Map : IDisposable
 	readonly WriteBack writeBack;
 	readonly Clock clock;
 	readonly Builtin builtin;
+	/// The built-in source's writes and barriers, off the loop.
+	readonly SourceWriter writer;
 	readonly Link link;
 	readonly Action<string> log;
 	readonly Loop loop;
@@ -79,6 +81,7 @@ public sealed unsafe class Map : IDisposable
 		pieces = new Pieces(size);
 		errors = new ErrorLog(name, log);
 		builtin = new Builtin(opt);
+		writer = new SourceWriter(loop);
 		writeBack = new WriteBack(this);
 		try
 		{
@@ -604,15 +607,18 @@ public sealed unsafe class Map : IDisposable
 		else if (!builtin.Writable)
 			writeBack.Failed(off, bytes.Length, "no pager is attached and the map has no source to write to");
 		else
-			try
+		{
+			int len = bytes.Length;
+			writer.Write(Opt.Source, Opt.Offset, off, bytes[..(int)Math.Min(len, Size - off)], err =>
 			{
-				builtin.Write(off, bytes, Size - off);
-				writeBack.Done(off, bytes.Length);
-			}
-			catch (SysException e)
-			{
-				writeBack.Failed(off, bytes.Length, $"source {Opt.Source}: {e.Message}");
-			}
+				if (gone)
+					return;
+				if (err is null)
+					writeBack.Done(off, len);
+				else
+					writeBack.Failed(off, len, err);
+			});
+		}
 	}
 
 	/// A barrier after the writes so far: the pager's sync, else the
@@ -624,16 +630,11 @@ public sealed unsafe class Map : IDisposable
 			link.SendSync(seq);
 			return;
 		}
-		string? err = null;
-		try
+		writer.Sync(Opt.Source, err =>
 		{
-			builtin.Sync();
-		}
-		catch (SysException e)
-		{
-			err = $"source {Opt.Source}: {e.Message}";
-		}
-		writeBack.Synced(seq, err);
+			if (!gone)
+				writeBack.Synced(seq, err);
+		});
 	}
 
 	/// Applies the timeout to threads that waited too long, and runs
@@ -784,6 +785,7 @@ public sealed unsafe class Map : IDisposable
 			w.Failed("map removed");
 		link.Dispose();
 		builtin.Dispose();
+		writer.Dispose();
 		files.Dispose();
 		Memory.Dispose();
 		State.Dispose();
