@@ -357,7 +357,33 @@ public static unsafe class Posix
 
 	public static uint Getuid() => LibC.getuid();
 	/// How many descriptors the process has open.
-	public static long OpenDescriptors() => Directory.EnumerateFileSystemEntries("/proc/self/fd").LongCount();
+	/// How many descriptors this process has open: the entries of
+	/// /proc/self/fd, read with readdir(3) alone. (.NET's enumeration
+	/// stats each one, a symbolic link, which made each `new` cost a
+	/// stat for every descriptor: 18 ms a map with 200 maps.)
+	public static long OpenDescriptors()
+	{
+		fixed (byte* p = Z("/proc/self/fd"))
+		{
+			void* d = opendir(p);
+			if (d == null)
+				throw new SysException("opendir", Sys.Errno, "/proc/self/fd");
+			long n = 0;
+			while (readdir(d) != null)
+				n++;
+			closedir(d);
+			return n - 3; // ".", "..", and the directory's own descriptor
+		}
+	}
+
+	[System.Runtime.InteropServices.DllImport("libc", SetLastError = false)]
+	static extern void* opendir(byte* path);
+
+	[System.Runtime.InteropServices.DllImport("libc", SetLastError = false)]
+	static extern void* readdir(void* dir);
+
+	[System.Runtime.InteropServices.DllImport("libc", SetLastError = false)]
+	static extern int closedir(void* dir);
 
 	/// The soft limit on open descriptors (RLIMIT_NOFILE), from /proc.
 	public static long DescriptorLimit()
