@@ -76,7 +76,7 @@ sealed class Soak
 			// Half the maps hold at most a quarter of their pages, so that
 			// dirty pages are written back to be evicted, and read again.
 			d.Call($"new {m.Name} {m.Model.Length}" + (i % 2 == 1 ? " maxresident=256k" : ""));
-			m.StartPager();
+			StartPager(m);
 			for (int c = 0; c < nclients; c++)
 				m.StartClient(r);
 			maps.Add(m);
@@ -88,7 +88,7 @@ sealed class Soak
 		var sw = Stopwatch.StartNew();
 		try
 		{
-			while (sw.Elapsed < time && failures.Count == 0)
+			while (sw.Elapsed < time && failures.Count == 0 && maps.All(m => m.Failures.Count == 0))
 				Step();
 			// Every run ends with a restart, and the last check after it.
 			KillPagerd(maps[r.Next(maps.Count)]);
@@ -133,7 +133,7 @@ sealed class Soak
 		{
 			m.KillPager();
 			pagerKills++;
-			m.StartPager();
+			StartPager(m);
 		}
 		else if (dice < 91)
 		{
@@ -147,6 +147,20 @@ sealed class Soak
 			KillPagerd(m);
 		foreach (var x in maps)
 			x.CheckClients();
+	}
+
+	/// The map's pipeline, once pagerd sees it: a sync before then fails
+	/// for want of a pager, as it should.
+	void StartPager(SoakMap m)
+	{
+		m.StartPager();
+		var end = DateTime.UtcNow.AddMinutes(1);
+		while (!d.Call($"stat {m.Name}").Contains("pager yes"))
+		{
+			if (DateTime.UtcNow > end)
+				throw new BenchException($"map {m.Name}: the pipeline did not attach in a minute; pagerd's log is {Tmp}/pagerd.log");
+			Thread.Sleep(20);
+		}
 	}
 
 	/// kill -9 of pagerd, often with a sync of m on its way: the sync
@@ -234,13 +248,16 @@ sealed class Soak
 		Compare(m, got, "mapctl cat", counts: false);
 	}
 
-	/// sync, then the file against the model: every difference is a
-	/// byte lost.
+	/// sync, then the file against the model: after a sync that said
+	/// all is written, every difference is a byte lost. (A sync that
+	/// fails is a failure of its own.)
 	void Sync(SoakMap m)
 	{
+		int failed = failures.Count;
 		Mapctl(["sync", m.Name], null);
 		syncs++;
-		Compare(m, File.ReadAllBytes(m.File), "the file after sync", counts: true);
+		if (failures.Count == failed)
+			Compare(m, File.ReadAllBytes(m.File), "the file after sync", counts: true);
 	}
 
 	void Compare(SoakMap m, byte[] got, string what, bool counts)

@@ -3,6 +3,7 @@
 # byte with the file the map was made from. It prints "ok N" (bytes
 # checked so far) now and then, "bad OFF LEN" and exits 1 on a wrong
 # byte; a missing page that raises SIGBUS kills it, which the soak sees.
+# An attach refused (pagerd restarting) is tried again for a minute.
 # usage: python3 soak-client.py LIBPAGER MAP FILE LIMIT MODE SEED
 import ctypes, random, sys, time
 
@@ -15,8 +16,14 @@ name, path, limit, mode, seed = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(
 with open(path, "rb") as f:
 	want = f.read(limit)
 n = ctypes.c_size_t()
-p = lib.pager_attach(name.encode(), mode, None, ctypes.byref(n))
-if not p:
+# Started while pagerd is being killed and started again, the attach
+# fails: a program that wants the map tries again, as this one does.
+for tries in range(600):
+	p = lib.pager_attach(name.encode(), mode, None, ctypes.byref(n))
+	if p:
+		break
+	time.sleep(0.1)
+else:
 	sys.exit("soak-client: " + lib.pager_errstr().decode())
 r = random.Random(seed)
 checked, said = 0, 0
