@@ -44,19 +44,7 @@ sealed class SoakDaemon : IDisposable
 		return np;
 	}
 
-	bool Serving()
-	{
-		try
-		{
-			using var c = new Control(Root);
-			c.Call("ls");
-			return true;
-		}
-		catch (PagerException)
-		{
-			return false;
-		}
-	}
+	bool Serving() => Control.Answers(Root);
 
 	public bool Alive => !p.HasExited;
 

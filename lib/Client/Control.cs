@@ -23,6 +23,21 @@ public sealed class Control : IDisposable
 
 	public static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
 
+	/// Whether a pagerd serves root: it answers ls.
+	public static bool Answers(string root)
+	{
+		try
+		{
+			using var c = new Control(root);
+			c.Call("ls");
+			return true;
+		}
+		catch (PagerException)
+		{
+			return false;
+		}
+	}
+
 	public Control(string? root = null)
 	{
 		root ??= Dir.Root();

@@ -47,19 +47,7 @@ public sealed class Pagerd : IDisposable
 		return p;
 	}
 
-	bool Serving()
-	{
-		try
-		{
-			using var c = new Control(Root);
-			c.Call("ls");
-			return true;
-		}
-		catch (PagerException)
-		{
-			return false;
-		}
-	}
+	bool Serving() => Control.Answers(Root);
 
 	/// Sends a control message over the socket; returns the reply lines.
 	public List<string> Ctl(string line)
