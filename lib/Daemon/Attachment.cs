@@ -22,9 +22,11 @@ public sealed class Attachment(Map map, Peer peer, Userfaultfd uffd, ulong @base
 	public void Wake(long off, long len) => Try(() => uffd.Wake(@base + (ulong)off, (ulong)len));
 
 	/// Write-protects [off, off+len) in this client, or lets it write
-	/// (which also wakes a thread that faulted writing there).
+	/// (which also wakes a thread that faulted writing there). Of huge
+	/// pages, the whole huge pages it touches.
 	public void Protect(long off, long len, bool wp)
 	{
+		(off, len) = map.Whole(off, len);
 		if (!readOnly)
 			Try(() => uffd.WriteProtect(@base + (ulong)off, (ulong)len, wp));
 	}
@@ -36,6 +38,7 @@ public sealed class Attachment(Map map, Peer peer, Userfaultfd uffd, ulong @base
 		// Poison takes only an empty entry: the write-protect marker a
 		// writable client has there must go first.
 		Protect(off, len, false);
+		(off, len) = map.Whole(off, len);
 		Try(() => uffd.Poison(@base + (ulong)off, (ulong)len));
 	}
 

@@ -4,7 +4,8 @@ using Pager.Kernel;
 namespace Pager.Daemon;
 
 /// The one page-aligned buffer fills go through: UFFDIO_COPY wants an
-/// aligned source, and pagerd fills from one thread.
+/// aligned source, and pagerd fills from one thread. It holds one huge
+/// page (Options.HugeSize), the least a fill of huge pages takes.
 static unsafe class FillBuffer
 {
 	public const long Size = 2 << 20;

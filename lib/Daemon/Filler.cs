@@ -8,34 +8,53 @@ namespace Pager.Daemon;
 /// there with no further call; else into pagerd's own mapping, which is
 /// registered with a userfaultfd of its own (with the SIGBUS feature, so
 /// that pagerd never waits on its own memory). Either way the page lands
-/// in the memfd that every client shares.
+/// in the memfd that every client shares. A memfd of huge pages
+/// (hugetlbfs) takes whole huge pages only, in every call here.
 public sealed unsafe class Filler : IDisposable
 {
 	public readonly int Memfd;
 	public readonly long Length;
+	/// The huge page size, or zero for ordinary pages.
+	public readonly long Huge;
 	readonly string what;
 	readonly byte* mem;
 	readonly Userfaultfd own;
 
 	/// A new memfd of length bytes, or the one in memfd (kept by the
 	/// keeper from a pagerd before this one), with the pages it holds.
-	public Filler(string name, long length, int memfd = -1)
+	public Filler(string name, long length, long huge = 0, int memfd = -1)
 	{
 		Length = length;
+		Huge = huge;
 		what = "memfd of map " + name;
-		Memfd = memfd >= 0 ? memfd : Posix.MemfdCreate("pager:" + name);
+		Memfd = memfd >= 0 ? memfd : Posix.MemfdCreate("pager:" + name, huge > 0);
 		try
 		{
 			if (memfd < 0 || Posix.Fstat(Memfd, what).Size != length)
 				Posix.Ftruncate(Memfd, length, what);
-			mem = Posix.MapShared(Memfd, length, true, 0, what);
-			own = Userfaultfd.Create(Uffd.UFFD_FEATURE_MISSING_SHMEM, Uffd.UFFD_FEATURE_SIGBUS);
+			mem = MapOwn(name);
+			own = Userfaultfd.Create(Uffd.UFFD_FEATURE_MISSING_SHMEM | (huge > 0 ? Uffd.UFFD_FEATURE_MISSING_HUGETLBFS : 0), Uffd.UFFD_FEATURE_SIGBUS);
 			own.Register((ulong)mem, (ulong)length, Uffd.UFFDIO_REGISTER_MODE_MISSING);
 		}
 		catch
 		{
 			Dispose();
 			throw;
+		}
+	}
+
+	/// pagerd's own mapping. Of huge pages, it reserves every page the map
+	/// can hold, so a map the pool cannot hold fails here, not at a fault.
+	byte* MapOwn(string name)
+	{
+		try
+		{
+			return Posix.MapShared(Memfd, Length, true, 0, what);
+		}
+		catch (SysException e) when (Huge > 0 && e.Errno == Errno.ENOMEM)
+		{
+			throw new SysException("mmap", e.Errno,
+				$"{what}: it needs {Length / Huge} huge pages of {Huge >> 20} MiB and the pool has fewer free (see vm.nr_hugepages in /proc/sys/vm)");
 		}
 	}
 
@@ -65,12 +84,29 @@ public sealed unsafe class Filler : IDisposable
 
 	/// Writes bytes at off straight into the memfd (the file view's
 	/// writes): a page that was missing is allocated there, for every
-	/// client at once.
-	public void Write(long off, ReadOnlySpan<byte> bytes) => Posix.PWrite(Memfd, bytes, off, what);
+	/// client at once. hugetlbfs has no write(2): there the pages must be
+	/// present, and the bytes are copied in through pagerd's mapping.
+	public void Write(long off, ReadOnlySpan<byte> bytes)
+	{
+		if (Huge > 0)
+			bytes.CopyTo(new Span<byte>(mem + off, bytes.Length));
+		else
+			Posix.PWrite(Memfd, bytes, off, what);
+	}
 
-	/// The pages the memfd holds, as runs [a, b) of page numbers.
-	public IEnumerable<(long A, long B)> Held() =>
-		Posix.DataRuns(Memfd, Length, what).Select(r => (r.Off / Page.Size, Page.Up(r.Off + r.Len) / Page.Size));
+	/// The pages the memfd holds, as runs [a, b) of page numbers. Of huge
+	/// pages, where SEEK_DATA calls the whole file data, each huge page
+	/// is tried in pagerd's own mapping.
+	public IEnumerable<(long A, long B)> Held()
+	{
+		if (Huge == 0)
+			return Posix.DataRuns(Memfd, Length, what).Select(r => (r.Off / Page.Size, Page.Up(r.Off + r.Len) / Page.Size));
+		var held = new List<(long, long)>();
+		for (long off = 0; off < Length; off += Huge)
+			if (Posix.Populated(mem + off, Huge))
+				held.Add((off / Page.Size, (off + Huge) / Page.Size));
+		return held;
+	}
 
 	/// Drops [off, off+len) from the memfd, and so from every client.
 	public void Punch(long off, long len) => Posix.PunchHole(Memfd, off, len, what);

@@ -22,6 +22,9 @@ public sealed unsafe class Map : IDisposable
 	public readonly string Name;
 	public readonly long Size;    // as asked
 	public readonly long Length;  // rounded up to a page
+	/// The pages the memory is filled and dropped by, whole: one, or
+	/// a huge page's worth (hugepages=2m).
+	public readonly long Grain;
 	public readonly Options Opt;
 	public readonly List<Attachment> Clients = [];
 	public readonly Pages Pages;
@@ -71,9 +74,10 @@ public sealed unsafe class Map : IDisposable
 	{
 		Name = name;
 		Size = size;
-		Length = Page.Up(size);
-		FileSize = size;
 		Opt = opt;
+		Grain = Math.Max(1, opt.Huge / Page.Size);
+		Length = (Page.Up(size) / Page.Size + Grain - 1) / Grain * Grain * Page.Size;
+		FileSize = size;
 		this.log = log;
 		this.loop = loop;
 		State = new PageState(name, Length / Page.Size, statefd);
@@ -85,14 +89,14 @@ public sealed unsafe class Map : IDisposable
 		writeBack = new WriteBack(this);
 		try
 		{
-			Memory = new Filler(name, Length, memfd);
+			Memory = new Filler(name, Length, opt.Huge, memfd);
 		}
 		catch
 		{
 			State.Dispose();
 			throw;
 		}
-		clock = new Clock(Pages, Memory, opt, writeBack.Flush, (a, b) => Dropped?.Invoke(a * Page.Size, (b - a) * Page.Size));
+		clock = new Clock(Pages, Memory, opt, Grain, writeBack.Flush, (a, b) => Dropped?.Invoke(a * Page.Size, (b - a) * Page.Size));
 		try
 		{
 			link = new Link(this, dir, loop, ctl);
@@ -207,6 +211,10 @@ public sealed unsafe class Map : IDisposable
 			// A pager reading ahead past the end supplies the pages inside.
 			if (m.Verb is not (Verb.Ok or Verb.Fail or Verb.Synced) && m.Off >= 0 && m.Off < Length && m.Len > Length - m.Off)
 				m.Len = Length - m.Off;
+			// One that reaches the map's size reaches the end of its last
+			// huge page, which is filled whole.
+			if (Grain > 1 && m.Verb is not (Verb.Ok or Verb.Fail or Verb.Synced) && m.Off >= 0 && m.Off < Length && m.End >= Size)
+				m.Len = Length - m.Off;
 			if (m.Verb is not (Verb.Data or Verb.Synced))
 				CheckRange(m.Off, m.Len);
 			switch (m.Verb)
@@ -249,11 +257,27 @@ public sealed unsafe class Map : IDisposable
 	}
 
 	/// 5b. `data`: whole pages go straight in; pieces of pages are
-	/// gathered until every byte of the page has come.
+	/// gathered until every byte of the page has come. Huge pages come
+	/// whole.
 	void Data(Msg m)
 	{
 		if (m.End > Length)
 			throw new ProtocolException($"data {m.Off} {m.Len} is outside map {Name} (size {Size})");
+		if (Grain > 1)
+		{
+			CheckRange(m.Off, m.Len);
+			for (long at = m.Off; at < m.End; at += FillBuffer.Size)
+			{
+				var page = FillBuffer.Span(FillBuffer.Size);
+				var payload = m.Payload ?? [];
+				var src = payload.AsSpan((int)Math.Min(at - m.Off, payload.Length));
+				src = src[..Math.Min(src.Length, page.Length)];
+				src.CopyTo(page);
+				page[src.Length..].Clear(); // past the map's size
+				Fill(at, FillBuffer.Size, FillBuffer.Ptr, byPager);
+			}
+			return;
+		}
 		for (long p = m.Off / Page.Size; p * Page.Size < m.End; p++)
 		{
 			long ps = p * Page.Size;
@@ -386,18 +410,22 @@ public sealed unsafe class Map : IDisposable
 	}
 
 	/// 8. A client wrote to page p (a write-protect fault, or a write
-	/// fault just filled): it is dirty, and the client may write on. A
-	/// page evicted since the fault was taken is missing again: the
-	/// writer waits for it like any faulting thread.
+	/// fault just filled): it is dirty, and the client may write on; of
+	/// huge pages, the whole huge page is. A page evicted since the fault
+	/// was taken is missing again: the writer waits for it like any
+	/// faulting thread.
 	void Dirty(Attachment a, long p)
 	{
+		long g = p / Grain * Grain;
 		if (Opt.ReadOnly || a.ReadOnly)
 			a.Wake(p * Page.Size, Page.Size);
-		else if (!Pages.MarkDirty(p))
+		else if (!Pages.Present[g])
 			Fault(a, p, 0, write: true);
 		else
 		{
-			a.Protect(p * Page.Size, Page.Size, false);
+			for (long q = g; q < g + Grain; q++)
+				Pages.MarkDirty(q);
+			a.Protect(g * Page.Size, Grain * Page.Size, false);
 			Modified = DateTime.UtcNow;
 			writeBack.Dirtied();
 		}
@@ -426,12 +454,24 @@ public sealed unsafe class Map : IDisposable
 
 	/// 10. A write through the file view. A page it covers only in part
 	/// must be present first, since its other bytes are the pager's; a
-	/// page it covers whole is replaced. The pages are then dirty, as a
-	/// client's write makes them, and clients waiting on them go on.
+	/// page it covers whole is replaced. Huge pages must all be present,
+	/// since they are written through pagerd's own mapping. The pages are
+	/// then dirty, as a client's write makes them, and clients waiting on
+	/// them go on.
 	public void Write(long off, byte[] bytes, Action done, Action<string> failed)
 	{
 		long end = off + bytes.Length, a = off / Page.Size, b = Page.Up(end) / Page.Size;
 		long cut = end >= Size ? Length : end;
+		if (Grain > 1)
+		{
+			a = a / Grain * Grain;
+			b = (b + Grain - 1) / Grain * Grain;
+			if (!Pages.Present.All(a, b, true))
+			{
+				Need(a * Page.Size, (b - a) * Page.Size, () => Write(off, bytes, done, failed), failed);
+				return;
+			}
+		}
 		foreach (long p in (long[])[Page.Aligned(off) ? -1 : a, Page.Aligned(cut) ? -1 : b - 1])
 			if (p >= 0 && !Pages.Present[p])
 			{
@@ -465,6 +505,7 @@ public sealed unsafe class Map : IDisposable
 	/// the map's policy to the threads waiting there.
 	public void Error(long off, long len, string text)
 	{
+		(off, len) = Whole(off, len);
 		Record(off, len, text);
 		long a = off / Page.Size, b = Page.Up(off + len) / Page.Size;
 		foreach (var w in fileWaits.Take(a, b))
@@ -488,6 +529,14 @@ public sealed unsafe class Map : IDisposable
 				w.Reported = true;
 			break;
 		}
+	}
+
+	/// [off, off+len) widened to the whole huge pages it touches, which
+	/// the kernel takes whole.
+	public (long Off, long Len) Whole(long off, long len)
+	{
+		long g = Grain * Page.Size, a = off / g * g;
+		return (a, Math.Min(Length, (off + len + g - 1) / g * g) - a);
 	}
 
 	/// [a, b) are asked for no more; a later touch asks again.
@@ -722,6 +771,8 @@ public sealed unsafe class Map : IDisposable
 	{
 		if (!Page.Aligned(off) || !Page.Aligned(len))
 			throw new ProtocolException($"range {off} {len} of map {Name} is not page-aligned");
+		if (Grain > 1 && (off % (Grain * Page.Size) != 0 || (off + len) % (Grain * Page.Size) != 0))
+			throw new ProtocolException($"range {off} {len} of map {Name} is not whole huge pages of {Num.SizeString(Opt.Huge)}");
 		if (off >= Length || len > Length - off)
 			throw new ProtocolException($"range {off} {len} is outside map {Name} (size {Size})");
 	}
@@ -754,6 +805,7 @@ public sealed unsafe class Map : IDisposable
 		foreach (var kv in Opt.Fields())
 			yield return kv;
 		yield return ("resident", $"{Pages.Resident}");
+		yield return ("hugepages.needed", $"{(Opt.Huge > 0 ? Length / Opt.Huge : 0)}");
 		yield return ("faults", $"{Faults}");
 		yield return ("requests", $"{Requested}");
 		yield return ("fills", $"{Fills}");

@@ -10,6 +10,11 @@ public sealed class Options
 	public const long MaxUnit = 1L << 30;
 
 	public long PageSize = Page.Size;
+	/// The size of the huge pages the map's memory is made of, or zero
+	/// for ordinary pages (shmem).
+	public long Huge;
+	/// The huge page size there is: x86-64's default.
+	public const long HugeSize = 2 << 20;
 	/// Built-in source: "file:PATH", "zero", or "" for none.
 	public string Source = "";
 	/// Where the map starts in its source.
@@ -33,6 +38,8 @@ public sealed class Options
 	{
 		foreach (var (key, v) in fields)
 			Apply(key, v, creating);
+		// A huge page is filled whole: it is the least a request asks.
+		PageSize = Math.Max(PageSize, Huge);
 		// A bound smaller than two fills would evict what it just filled.
 		if (MaxResident != 0 && MaxResident < 2 * Math.Max(ReadAhead, PageSize))
 			throw new CtlException($"maxresident {Num.SizeString(MaxResident)} is less than twice the read-ahead or page size");
@@ -42,7 +49,7 @@ public sealed class Options
 
 	void Apply(string key, string v, bool creating)
 	{
-		if (!creating && key is "pagesize" or "mode")
+		if (!creating && key is "pagesize" or "mode" or "hugepages")
 			throw new CtlException($"option '{key}' is fixed when the map is made");
 		switch (key)
 		{
@@ -50,6 +57,9 @@ public sealed class Options
 			PageSize = Num.Size(v, "pagesize");
 			if (PageSize < Page.Size || PageSize > MaxUnit || (PageSize & (PageSize - 1)) != 0)
 				throw new CtlException($"bad pagesize '{v}': want a power of two from 4k to 1g");
+			break;
+		case "hugepages":
+			Huge = v switch { "none" => 0, "2m" => HugeSize, _ => throw new CtlException($"bad hugepages '{v}': want 2m or none") };
 			break;
 		case "source":
 			if (v != "" && v != "none" && v != "zero" && !v.StartsWith("file:"))
@@ -103,6 +113,7 @@ public sealed class Options
 	public IEnumerable<(string Key, string Value)> Fields()
 	{
 		yield return ("pagesize", Num.SizeString(PageSize));
+		yield return ("hugepages", Huge == 0 ? "none" : Num.SizeString(Huge));
 		yield return ("source", Source == "" ? "none" : Source);
 		yield return ("offset", $"{Offset}");
 		yield return ("mode", Wire.Mode(ReadOnly));

@@ -61,7 +61,7 @@ public sealed class WriteBack(Map map)
 			Flush();
 	}
 
-	/// Writes back every dirty page, in runs of up to 256k, as far as
+	/// Writes back every dirty page, in runs of up to 256k (or a huge page), as far as
 	/// MaxInflight allows; once all are sent, the syncs waiting for that
 	/// get their barrier.
 	public void Flush()
@@ -74,7 +74,7 @@ public sealed class WriteBack(Map map)
 			long a = pages.Dirty.Next(p, end, true);
 			if (a == end)
 				break;
-			long b = Math.Min(pages.Dirty.Next(a, end, false), a + MaxRun / Page.Size);
+			long b = Math.Min(pages.Dirty.Next(a, end, false), a + Math.Max(MaxRun / Page.Size, map.Grain));
 			if (inflight.Count > 0 && inflightBytes + (b - a) * Page.Size > MaxInflight)
 			{
 				behind = true;

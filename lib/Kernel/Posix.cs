@@ -238,11 +238,15 @@ public static unsafe class Posix
 			LibC.unlink(p);
 	}
 
-	public static int MemfdCreate(string name)
+	public static int MemfdCreate(string name, bool huge = false)
 	{
 		fixed (byte* p = Z(name))
-			return Sys.Check(LibC.memfd_create(p, LibC.MFD_CLOEXEC), "memfd_create", name);
+			return Sys.Check(LibC.memfd_create(p, LibC.MFD_CLOEXEC | (huge ? MFD_HUGETLB : 0)), "memfd_create", name);
 	}
+
+	/// memfd_create's flag for memory of huge pages (hugetlbfs), of the
+	/// machine's default size, from the pool vm.nr_hugepages reserves.
+	const uint MFD_HUGETLB = 4;
 
 	public static void Ftruncate(int fd, long len, string what) =>
 		Sys.Check(LibC.ftruncate(fd, len), "ftruncate", what);
@@ -300,6 +304,13 @@ public static unsafe class Posix
 
 	public static void Madvise(byte* p, long len, int advice, string what) =>
 		Sys.Check(LibC.madvise(p, (size_t)(ulong)len, advice), "madvise", what);
+
+	/// Whether [p, p+len) can be mapped without a fault that fails:
+	/// MADV_POPULATE_READ, which in a mapping registered with a
+	/// userfaultfd of the SIGBUS feature fails on a missing page.
+	public static bool Populated(byte* p, long len) => LibC.madvise(p, (size_t)(ulong)len, MADV_POPULATE_READ) == 0;
+
+	const int MADV_POPULATE_READ = 22;
 
 	public static void Fdatasync(int fd, string what) => Sys.Check(LibC.fdatasync(fd), "fdatasync", what);
 
