@@ -61,6 +61,27 @@ public sealed class HugePageTests : PagerdTest, IClassFixture<HugePool>
 		Assert.Equal(0, d.Stat("m", "dirty"));
 	}
 
+	/// After kill -9, the next pagerd finds which huge pages the memory
+	/// holds, and the one written and not yet synced is still dirty.
+	[HugePagesFact]
+	public void RestartFindsTheHugePagesHeld()
+	{
+		var f = RandomFile(4 * H, 4);
+		var want = File.ReadAllBytes(f);
+		New("m", 4 * H, $"source=file:{f}", "hugepages=2m");
+		using (var m = d.Attach("m"))
+		{
+			var b = new byte[4096];
+			m.Read(0, b);
+			m.Write(2 * H, [0xCD]);
+			d.Kill();
+		}
+		d.Restart();
+		Cmd.WaitFor(() => d.Log.Contains("map m: recovered, 1024 pages resident, 512 unwritten"), "the recovery in the log");
+		want[2 * H] = 0xCD;
+		Assert.Equal(want, Cat("m"));
+	}
+
 	/// maxresident keeps a huge-page map within its bound by dropping
 	/// whole huge pages, and they come back with the same bytes.
 	[HugePagesFact]

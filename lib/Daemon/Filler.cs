@@ -14,9 +14,9 @@ public sealed unsafe class Filler : IDisposable
 {
 	public readonly int Memfd;
 	public readonly long Length;
-	/// The huge page size, or zero for ordinary pages.
-	public readonly long Huge;
 	readonly string what;
+	/// The huge page size, or zero for ordinary pages.
+	readonly long huge;
 	readonly byte* mem;
 	readonly Userfaultfd own;
 
@@ -25,7 +25,7 @@ public sealed unsafe class Filler : IDisposable
 	public Filler(string name, long length, long huge = 0, int memfd = -1)
 	{
 		Length = length;
-		Huge = huge;
+		this.huge = huge;
 		what = "memfd of map " + name;
 		Memfd = memfd >= 0 ? memfd : Posix.MemfdCreate("pager:" + name, huge > 0);
 		try
@@ -51,10 +51,10 @@ public sealed unsafe class Filler : IDisposable
 		{
 			return Posix.MapShared(Memfd, Length, true, 0, what);
 		}
-		catch (SysException e) when (Huge > 0 && e.Errno == Errno.ENOMEM)
+		catch (SysException e) when (huge > 0 && e.Errno == Errno.ENOMEM)
 		{
 			throw new SysException("mmap", e.Errno,
-				$"{what}: it needs {Length / Huge} huge pages of {Huge >> 20} MiB and the pool has fewer free (see vm.nr_hugepages in /proc/sys/vm)");
+				$"{what}: it needs {Length / huge} huge pages of {huge >> 20} MiB and the pool has fewer free (see vm.nr_hugepages in /proc/sys/vm)");
 		}
 	}
 
@@ -88,7 +88,7 @@ public sealed unsafe class Filler : IDisposable
 	/// present, and the bytes are copied in through pagerd's mapping.
 	public void Write(long off, ReadOnlySpan<byte> bytes)
 	{
-		if (Huge > 0)
+		if (huge > 0)
 			bytes.CopyTo(new Span<byte>(mem + off, bytes.Length));
 		else
 			Posix.PWrite(Memfd, bytes, off, what);
@@ -99,12 +99,12 @@ public sealed unsafe class Filler : IDisposable
 	/// is tried in pagerd's own mapping.
 	public IEnumerable<(long A, long B)> Held()
 	{
-		if (Huge == 0)
+		if (huge == 0)
 			return Posix.DataRuns(Memfd, Length, what).Select(r => (r.Off / Page.Size, Page.Up(r.Off + r.Len) / Page.Size));
 		var held = new List<(long, long)>();
-		for (long off = 0; off < Length; off += Huge)
-			if (Posix.Populated(mem + off, Huge))
-				held.Add((off / Page.Size, (off + Huge) / Page.Size));
+		for (long off = 0; off < Length; off += huge)
+			if (Posix.Populated(mem + off, huge, what))
+				held.Add((off / Page.Size, (off + huge) / Page.Size));
 		return held;
 	}
 

@@ -208,12 +208,11 @@ public sealed unsafe class Map : IDisposable
 		{
 			if (m.Map != Name)
 				throw new ProtocolException($"reply names map '{m.Map}' on the fill FIFO of map {Name}");
-			// A pager reading ahead past the end supplies the pages inside.
-			if (m.Verb is not (Verb.Ok or Verb.Fail or Verb.Synced) && m.Off >= 0 && m.Off < Length && m.Len > Length - m.Off)
-				m.Len = Length - m.Off;
-			// One that reaches the map's size reaches the end of its last
-			// huge page, which is filled whole.
-			if (Grain > 1 && m.Verb is not (Verb.Ok or Verb.Fail or Verb.Synced) && m.Off >= 0 && m.Off < Length && m.End >= Size)
+			// A pager reading ahead past the end supplies the pages inside;
+			// on a map of huge pages, one that reaches the map's size
+			// reaches the end of its last huge page, which is filled whole.
+			if (m.Verb is not (Verb.Ok or Verb.Fail or Verb.Synced) && m.Off >= 0 && m.Off < Length
+				&& (m.Len > Length - m.Off || Grain > 1 && m.End >= Size))
 				m.Len = Length - m.Off;
 			if (m.Verb is not (Verb.Data or Verb.Synced))
 				CheckRange(m.Off, m.Len);

@@ -61,9 +61,9 @@ public sealed class WriteBack(Map map)
 			Flush();
 	}
 
-	/// Writes back every dirty page, in runs of up to 256k (or a huge page), as far as
-	/// MaxInflight allows; once all are sent, the syncs waiting for that
-	/// get their barrier.
+	/// Writes back every dirty page, in runs of up to 256k (or a huge
+	/// page), as far as MaxInflight allows; once all are sent, the syncs
+	/// waiting for that get their barrier.
 	public void Flush()
 	{
 		dirtySince = 0;

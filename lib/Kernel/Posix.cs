@@ -307,8 +307,15 @@ public static unsafe class Posix
 
 	/// Whether [p, p+len) can be mapped without a fault that fails:
 	/// MADV_POPULATE_READ, which in a mapping registered with a
-	/// userfaultfd of the SIGBUS feature fails on a missing page.
-	public static bool Populated(byte* p, long len) => LibC.madvise(p, (size_t)(ulong)len, MADV_POPULATE_READ) == 0;
+	/// userfaultfd of the SIGBUS feature fails (EFAULT) on a missing page.
+	public static bool Populated(byte* p, long len, string what)
+	{
+		if (LibC.madvise(p, (size_t)(ulong)len, MADV_POPULATE_READ) == 0)
+			return true;
+		if (Sys.Errno == Errno.EFAULT)
+			return false;
+		throw new SysException("madvise MADV_POPULATE_READ", Sys.Errno, what);
+	}
 
 	const int MADV_POPULATE_READ = 22;
 
