@@ -152,6 +152,26 @@ public class FaultcatTests : Scratch
 	}
 
 	[Fact]
+	public void SummaryCountsEachPageOnceInAnyOrder()
+	{
+		// Requests of one to three pages, in shuffled order, overlapping:
+		// more than enough for the page runs to be merged several times.
+		var rnd = new Random(7);
+		var pages = new HashSet<long>();
+		var text = new System.Text.StringBuilder();
+		for (int i = 0; i < 20000; i++)
+		{
+			long p = rnd.Next(30000), n = 1 + rnd.Next(3);
+			for (long q = p; q < p + n; q++)
+				pages.Add(q);
+			text.Append($"read m {p * 4096} {n * 4096}\n");
+		}
+		var r = Cmd.Run("faultcat", ["-s"], B(text.ToString()));
+		Assert.Equal(0, r.Code);
+		Assert.Contains($" pages={pages.Count} ", r.Err);
+	}
+
+	[Fact]
 	public void SummaryOnInterrupt()
 	{
 		using var p = Cmd.Start("faultcat", ["-s"]);

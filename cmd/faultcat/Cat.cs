@@ -9,7 +9,7 @@ namespace Pager.Faultcat;
 /// the exact bytes of each well-formed message that passes the filter,
 /// or its readable form, comments kept as they are. Malformed input is
 /// reported and left out.
-sealed class Cat(Filter filter, bool readable, Tally tally)
+sealed class Cat(Filter filter, bool readable, Tally? tally)
 {
 	readonly Decoder dec = new();
 	readonly Hold hold = new();
@@ -59,7 +59,7 @@ sealed class Cat(Filter filter, bool readable, Tally tally)
 		mark = dec.Pos;
 		if (!filter.Pass(m))
 			return;
-		tally.Add(m);
+		tally?.Add(m);
 		if (readable)
 		{
 			Comments(hold.Span(start, Math.Max(start, mark - RawLen(m))));
@@ -86,7 +86,7 @@ sealed class Cat(Filter filter, bool readable, Tally tally)
 	{
 		Console.Error.Write($"faultcat: {e}\n");
 		Malformed++;
-		tally.Malformed();
+		tally?.Malformed();
 		mark = dec.Pos;
 		junk = true;
 	}

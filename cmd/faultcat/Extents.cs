@@ -1,43 +1,48 @@
-using Pager.Protocol;
-
 namespace Pager.Faultcat;
 
-/// A set of pages kept as sorted, disjoint runs lo..hi, so a request
-/// for a gigabyte costs one entry, not a quarter of a million.
+/// A set of pages kept as runs lo..hi. Runs are appended as they come and
+/// sorted and merged only when the list has doubled since the last merge,
+/// so a request costs amortised O(log n) whatever the order of the
+/// requests, and a request for a gigabyte costs one entry, not a quarter
+/// of a million.
 sealed class Extents
 {
 	readonly List<(long Lo, long Hi)> runs = [];
-
-	public long Pages { get; private set; }
+	int merged;   // runs[..merged] are sorted and disjoint
 
 	public void Add(long lo, long hi)
 	{
-		int i = First(lo);
-		int j = i;
-		// Merge every run that overlaps or touches lo..hi.
-		for (; j < runs.Count && runs[j].Lo <= hi; j++)
-		{
-			lo = Math.Min(lo, runs[j].Lo);
-			hi = Math.Max(hi, runs[j].Hi);
-			Pages -= runs[j].Hi - runs[j].Lo;
-		}
-		runs.RemoveRange(i, j - i);
-		runs.Insert(i, (lo, hi));
-		Pages += hi - lo;
+		runs.Add((lo, hi));
+		if (runs.Count > 2 * merged + 1024)
+			Merge();
 	}
 
-	/// The index of the first run ending at or after lo.
-	int First(long lo)
+	public long Pages
 	{
-		int a = 0, b = runs.Count;
-		while (a < b)
+		get
 		{
-			int m = (a + b) / 2;
-			if (runs[m].Hi < lo)
-				a = m + 1;
-			else
-				b = m;
+			Merge();
+			long n = 0;
+			foreach (var (lo, hi) in runs)
+				n += hi - lo;
+			return n;
 		}
-		return a;
+	}
+
+	/// Sorts the runs and joins every two that overlap or touch.
+	void Merge()
+	{
+		runs.Sort();
+		int k = 0;
+		for (int i = 0; i < runs.Count; i++)
+		{
+			var r = runs[i];
+			if (k > 0 && r.Lo <= runs[k - 1].Hi)
+				runs[k - 1] = (runs[k - 1].Lo, Math.Max(runs[k - 1].Hi, r.Hi));
+			else
+				runs[k++] = r;
+		}
+		runs.RemoveRange(k, runs.Count - k);
+		merged = k;
 	}
 }

@@ -16,12 +16,13 @@ catch (ArgumentException e)
 	FaultcatArgs.Exit(e.Message);
 	return 1;
 }
-var tally = new Tally();
+// Only -s keeps count: the tally is not free on a busy stream.
+var tally = a.Summary ? new Tally() : null;
 // On SIGINT the summary still goes out, and faultcat exits as at end of input.
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c =>
 {
 	c.Cancel = true;
-	if (a.Summary)
+	if (tally is not null)
 		Console.Error.Write(tally.Line());
 	Environment.Exit(0);
 });
@@ -40,7 +41,7 @@ try
 		if (fd > 0)
 			Posix.Close(fd);
 	}
-	if (a.Summary)
+	if (tally is not null)
 		Console.Error.Write(tally.Line());
 	return malformed > 0 ? 1 : 0;
 }
