@@ -128,6 +128,23 @@ public class ProtocolTests
 	}
 
 	[Fact]
+	public void HeadersAreTheUtf8OnTheWire()
+	{
+		// Quoted keys and paths, a key with a quote in it, free text over lines.
+		var m = new Msg { Verb = Verb.File, Map = "vm", Off = 8192, Len = 4096, Path = "/a b/it's", FileOff = 0 };
+		m.Keys.Add(new("who", "ünï cödé"));
+		m.Keys.Add(new("q", "it's"));
+		m.Keys.Add(new("e", ""));
+		Assert.Equal("file vm 8192 4096 '/a b/it''s' 0 'who=ünï cödé' 'q=it''s' e=", Format.Header(m));
+		var b = new byte[Format.MaxHeader(m)];
+		Assert.Equal(Encoding.UTF8.GetBytes(Format.Header(m)), b[..Format.Header(m, b)]);
+		// A lone surrogate cannot be UTF-8: it is U+FFFD, parsed and formatted alike.
+		var lone = Parse.Line("error vm 0 4096 bad \ud800 byte");
+		Assert.Equal("bad \ufffd byte", lone.Text);
+		Assert.Equal("error vm 0 4096 bad \ufffd byte", Format.Header(lone));
+	}
+
+	[Fact]
 	public void QuotedPaths()
 	{
 		Assert.Equal("plain/path", Fields.Quote("plain/path"));

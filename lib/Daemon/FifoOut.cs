@@ -1,5 +1,6 @@
 using System.Text;
 using Pager.Kernel;
+using Pager.Protocol;
 
 namespace Pager.Daemon;
 
@@ -48,15 +49,36 @@ public sealed class FifoOut : IDisposable
 		return true;
 	}
 
-	/// Sends a line and, for write, the payload after it.
-	public void Send(string line, ReadOnlySpan<byte> payload = default)
+	/// Sends a message's header and, for write, the payload after it.
+	public void Send(Msg m, ReadOnlySpan<byte> payload = default)
 	{
 		if (fd < 0)
 			return;
-		int n = Encoding.UTF8.GetByteCount(line) + 1 + payload.Length;
+		Make(Format.MaxHeader(m) + 1 + payload.Length);
+		tail += Format.Header(m, buf.AsSpan(tail));
+		Rest(payload);
+	}
+
+	/// Sends a line (a comment).
+	public void Send(string line)
+	{
+		if (fd < 0)
+			return;
+		Make(Encoding.UTF8.GetByteCount(line) + 1);
+		tail += Encoding.UTF8.GetBytes(line, buf.AsSpan(tail));
+		Rest([]);
+	}
+
+	/// Room for n more bytes.
+	void Make(int n)
+	{
 		if (tail + n > buf.Length)
 			Grow(n);
-		tail += Encoding.UTF8.GetBytes(line, buf.AsSpan(tail));
+	}
+
+	/// Ends the line, adds the payload and has it all written soon.
+	void Rest(ReadOnlySpan<byte> payload)
+	{
 		buf[tail++] = (byte)'\n';
 		payload.CopyTo(buf.AsSpan(tail));
 		tail += payload.Length;

@@ -12,9 +12,11 @@ public sealed class FileWaits
 	public void Add(FileWait w) => waits.Add(w);
 
 	/// Removes and returns those that touch pages of [a, b).
-	public List<FileWait> Take(long a, long b)
+	public FileWait[] Take(long a, long b)
 	{
-		var taken = waits.Where(w => w.First < b && w.End > a).ToList();
+		if (waits.Count == 0)
+			return [];
+		var taken = waits.Where(w => w.First < b && w.End > a).ToArray();
 		waits.RemoveAll(taken.Contains);
 		return taken;
 	}

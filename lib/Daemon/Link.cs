@@ -14,6 +14,8 @@ sealed class Link : IDisposable
 	readonly FifoIn fill, ctl;
 	readonly Protocol.Decoder dec = new();
 	readonly LineBuffer ctlLines = new();
+	/// Every read request is made in this one, sent at once.
+	readonly Msg read = new() { Verb = Verb.Read };
 
 	public Link(Map map, string dir, Loop loop, Action<Map, string> onCtl)
 	{
@@ -34,12 +36,14 @@ sealed class Link : IDisposable
 	/// map was made.
 	public void Send(Req r, long size, long t)
 	{
-		var m = Msg.Range(Verb.Read, map.Name, r.Off, r.Len);
+		var m = read;
+		(m.Map, m.Off, m.Len) = (map.Name, r.Off, r.Len);
+		m.Keys.Clear();
 		if (r.Tid != 0)
 			m.Keys.Add(new("tid", r.Tid.ToString()));
 		m.Keys.Add(new("size", size.ToString()));
 		m.Keys.Add(new("t", t.ToString()));
-		fault.Send(Format.Header(m));
+		fault.Send(m);
 	}
 
 	/// Bytes queued for the fault FIFO that the pager has not read.
@@ -50,14 +54,14 @@ sealed class Link : IDisposable
 		var m = Msg.Range(Verb.Write, map.Name, off, bytes.Length);
 		m.Keys.Add(new("size", map.Size.ToString()));
 		m.Keys.Add(new("t", Now()));
-		fault.Send(Format.Header(m), bytes);
+		fault.Send(m, bytes);
 	}
 
 	public void SendSync(long seq)
 	{
 		var m = new Msg { Verb = Verb.Sync, Map = map.Name, Seq = seq };
 		m.Keys.Add(new("t", Now()));
-		fault.Send(Format.Header(m));
+		fault.Send(m);
 	}
 
 	/// A comment saying that the read asked at t was answered wait

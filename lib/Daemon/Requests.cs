@@ -29,16 +29,14 @@ public sealed class Requests
 	/// The requests with a page in [a, b).
 	public List<Req> Overlapping(long a, long b)
 	{
-		var found = new HashSet<Req>();
-		if (b - a <= all.Count)
-		{
-			for (long p = a; p < b; p++)
-				if (byPage.TryGetValue(p, out var r))
-					found.Add(r);
-		}
-		else
-			found.UnionWith(all.Where(r => r.First < b && r.Last > a));
-		return [.. found];
+		if (b - a > all.Count)
+			return [.. all.Where(r => r.First < b && r.Last > a)];
+		// A page's request is most often the last page's too.
+		var found = new List<Req>();
+		for (long p = a; p < b; p++)
+			if (byPage.TryGetValue(p, out var r) && (found.Count == 0 || found[^1] != r))
+				found.Add(r);
+		return found.Count > 1 ? [.. found.Distinct()] : found;
 	}
 
 	public void Clear()

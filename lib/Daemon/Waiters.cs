@@ -18,6 +18,15 @@ public sealed class Waiters
 	/// Some waiter on a page of [a, b), or null.
 	public Waiter? First(long a, long b)
 	{
+		if (byPage.Count == 0)
+			return null;
+		if (b - a <= byPage.Count)
+		{
+			for (long p = a; p < b; p++)
+				if (byPage.TryGetValue(p, out var l))
+					return l[0];
+			return null;
+		}
 		foreach (var p in Pages(a, b))
 			return byPage[p][0];
 		return null;
@@ -27,11 +36,19 @@ public sealed class Waiters
 	public List<Waiter> Take(long a, long b)
 	{
 		var taken = new List<Waiter>();
-		foreach (var p in Pages(a, b).ToList())
+		if (b - a <= byPage.Count)
 		{
-			taken.AddRange(byPage[p]);
-			byPage.Remove(p);
+			// The usual case, a fill of a few pages: no walk of the index.
+			for (long p = a; p < b; p++)
+				if (byPage.Remove(p, out var l))
+					taken.AddRange(l);
 		}
+		else
+			foreach (var p in Pages(a, b).ToList())
+			{
+				taken.AddRange(byPage[p]);
+				byPage.Remove(p);
+			}
 		Count -= taken.Count;
 		return taken;
 	}

@@ -92,7 +92,8 @@ public sealed class Decoder
 
 	void Header(string text, MsgHandler onMsg, ErrorHandler onError)
 	{
-		if (text.Trim().Length == 0 || text.TrimStart().StartsWith('#'))
+		var t = text.AsSpan().Trim();
+		if (t.IsEmpty || t[0] == '#')
 			return; // blank lines and comments, so traces can be annotated
 		Msg m;
 		try

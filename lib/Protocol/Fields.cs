@@ -11,7 +11,7 @@ public static class Fields
 	/// Splits at most max fields; rest is what follows them, untouched.
 	public static List<string> Split(string line, int max, out string rest)
 	{
-		var f = new List<string>();
+		var f = new List<string>(8);
 		int i = 0;
 		rest = "";
 		while (true)
@@ -62,12 +62,10 @@ public static class Fields
 	}
 
 	/// Quotes a field if it needs it, so that Split gives it back.
-	public static string Quote(string s)
-	{
-		if (s.Length > 0 && !s.Any(c => IsBlank(c) || c == '\''))
-			return s;
-		return "'" + s.Replace("'", "''") + "'";
-	}
+	public static string Quote(string s) => s.Length > 0 && !NeedsQuote(s) ? s : "'" + s.Replace("'", "''") + "'";
+
+	/// Whether s has a blank or a quote in it.
+	public static bool NeedsQuote(ReadOnlySpan<char> s) => s.IndexOfAny(" \t\r'") >= 0;
 
 	static bool IsBlank(char c) => c is ' ' or '\t' or '\r';
 }

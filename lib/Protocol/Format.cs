@@ -2,7 +2,9 @@ using System.Text;
 
 namespace Pager.Protocol;
 
-/// The one formatter: messages back into lines and frames.
+/// The one formatter: messages back into lines and frames. A header is
+/// written as UTF-8 straight into the caller's buffer, so the fault path
+/// builds no strings.
 public static class Format
 {
 	/// PIPE_BUF: writes to a FIFO up to this size are never interleaved.
@@ -11,29 +13,71 @@ public static class Format
 	/// The header line of m, without its newline.
 	public static string Header(Msg m)
 	{
-		var b = new StringBuilder(Verbs.Name(m.Verb)).Append(' ').Append(m.Map);
+		int max = MaxHeader(m);
+		Span<byte> b = max <= 1024 ? stackalloc byte[max] : new byte[max];
+		return Encoding.UTF8.GetString(b[..Header(m, b)]);
+	}
+
+	/// Writes the header line of m, without its newline, into dst, which
+	/// holds at least MaxHeader(m) bytes; returns the bytes written.
+	public static int Header(Msg m, Span<byte> dst)
+	{
+		var o = new LineWriter(dst);
+		o.Ascii(Verbs.Name(m.Verb));
+		o.Space();
+		o.Chars(m.Map);
 		if (Verbs.HasSeq(m.Verb))
-			b.Append(' ').Append(m.Seq);
+		{
+			o.Space();
+			o.Num(m.Seq);
+		}
 		else
-			b.Append(' ').Append(m.Off).Append(' ').Append(m.Len);
+		{
+			o.Space();
+			o.Num(m.Off);
+			o.Space();
+			o.Num(m.Len);
+		}
 		if (m.Verb == Verb.File)
-			b.Append(' ').Append(Fields.Quote(m.Path)).Append(' ').Append(m.FileOff);
+		{
+			o.Space();
+			o.Word(m.Path);
+			o.Space();
+			o.Num(m.FileOff);
+		}
 		foreach (var kv in m.Keys)
-			b.Append(' ').Append(Fields.Quote(kv.Key + "=" + kv.Value));
+		{
+			o.Space();
+			o.Key(kv.Key, kv.Value);
+		}
 		if (Verbs.HasText(m.Verb))
-			b.Append(' ').Append(m.Text.Replace('\n', ' '));
-		return b.ToString();
+		{
+			o.Space();
+			o.Line(m.Text);
+		}
+		return o.Written;
+	}
+
+	/// The most bytes Header can write for m: every character three bytes
+	/// of UTF-8, doubled where a quote is; numbers and separators aside.
+	public static int MaxHeader(Msg m)
+	{
+		int chars = m.Map.Length + m.Path.Length + m.Text.Length;
+		foreach (var kv in m.Keys)
+			chars += kv.Key.Length + kv.Value.Length + 4;
+		return 6 * chars + 96;
 	}
 
 	/// The whole message: header line, newline, payload.
 	public static byte[] Bytes(Msg m)
 	{
-		var head = Encoding.UTF8.GetBytes(Header(m) + "\n");
-		if (m.Payload is null)
-			return head;
-		var all = new byte[head.Length + m.Payload.Length];
-		head.CopyTo(all, 0);
-		m.Payload.CopyTo(all, head.Length);
+		int max = MaxHeader(m);
+		Span<byte> b = max <= 1024 ? stackalloc byte[max] : new byte[max];
+		int n = Header(m, b);
+		var all = new byte[n + 1 + (m.Payload?.Length ?? 0)];
+		b[..n].CopyTo(all);
+		all[n] = (byte)'\n';
+		m.Payload?.CopyTo(all, n + 1);
 		return all;
 	}
 

@@ -7,11 +7,15 @@ public sealed class KeyValues : List<KeyValuePair<string, string>>
 {
 	/// Parses words of the form key=value. A word without '=', with an
 	/// empty key, or with a key given twice is an error naming it.
-	public static KeyValues Parse(IEnumerable<string> words, string what = "field")
+	public static KeyValues Parse(IEnumerable<string> words, string what = "field") => Parse([.. words], 0, what);
+
+	/// Parses words[from..].
+	public static KeyValues Parse(List<string> words, int from, string what = "field")
 	{
 		var kv = new KeyValues();
-		foreach (var w in words)
+		for (int i = from; i < words.Count; i++)
 		{
+			var w = words[i];
 			int eq = w.IndexOf('=');
 			if (eq <= 0)
 				throw new ProtocolException($"bad {what} '{Protocol.Parse.Clip(w)}' (want key=value)");

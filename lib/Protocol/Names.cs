@@ -11,5 +11,8 @@ public static class Names
 
 	public static bool IsMap(string name) =>
 		name.Length is > 0 and <= 64 && name[0] != '.' && name != "ctl" && name != "sock" && name != "mnt" && name != "keep"
-		&& name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_');
+		&& !name.AsSpan().ContainsAnyExcept(MapChars);
+
+	static readonly System.Buffers.SearchValues<char> MapChars =
+		System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_");
 }

@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Pager.Protocol;
 
 /// The one parser of message header lines.
@@ -7,6 +9,11 @@ public static class Parse
 	/// message that quotes the line.
 	public static Msg Line(string line)
 	{
+		// Lines are UTF-8, which cannot carry a lone surrogate: one becomes
+		// U+FFFD here as it would on the wire, so that what Format writes
+		// of the message parses back to the same.
+		if (line.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') >= 0)
+			line = Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(line));
 		try
 		{
 			return Fields0(line);
@@ -21,7 +28,7 @@ public static class Parse
 	{
 		var first = line.AsSpan().TrimStart(" \t\r");
 		int sp = first.IndexOfAny(" \t\r");
-		var word = (sp < 0 ? first : first[..sp]).ToString();
+		var word = sp < 0 ? first : first[..sp];
 		if (word.Length == 0)
 			throw new ProtocolException("empty message");
 		if (!Verbs.TryParse(word, out var verb))
@@ -59,7 +66,7 @@ public static class Parse
 		}
 		if (Verbs.HasText(verb))
 			m.Text = text.Length > 0 ? text : "unspecified error";
-		m.Keys = KeyValues.Parse(f.Skip(fixedCount));
+		m.Keys = KeyValues.Parse(f, fixedCount);
 		return m;
 	}
 

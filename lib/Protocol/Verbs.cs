@@ -7,11 +7,16 @@ public static class Verbs
 
 	public static string Name(Verb v) => names[(int)v];
 
-	public static bool TryParse(string s, out Verb v)
+	public static bool TryParse(ReadOnlySpan<char> s, out Verb v)
 	{
-		int i = Array.IndexOf(names, s);
-		v = (Verb)Math.Max(i, 0);
-		return i >= 0;
+		for (int i = 0; i < names.Length; i++)
+			if (s.SequenceEqual(names[i]))
+			{
+				v = (Verb)i;
+				return true;
+			}
+		v = 0;
+		return false;
 	}
 
 	public static bool HasPayload(Verb v) => v is Verb.Data or Verb.Write;
