@@ -145,6 +145,28 @@ public class ProtocolTests
 	}
 
 	[Fact]
+	public void LinesWithAndWithoutQuotesSplitAlike()
+	{
+		// Unquoted lines are split in place, quoted ones by Fields.Split:
+		// the same words either way, however many.
+		var keys = string.Join(" ", Enumerable.Range(0, 20).Select(i => $"k{i}=v{i}"));
+		foreach (var q in new[] { "", " 'q=it''s'" })
+		{
+			var m = Parse.Line($" file\tvm 0x1000  4096 /a/b 7 {keys}{q} \r");
+			Assert.Equal(("vm", 4096L, 4096L, "/a/b", 7L), (m.Map, m.Off, m.Len, m.Path, m.FileOff));
+			Assert.Equal(q == "" ? 20 : 21, m.Keys.Count);
+			Assert.Equal("v19", m.Key("k19"));
+		}
+		Assert.Equal("it's", Parse.Line("read vm 0 4096 'q=it''s'").Key("q"));
+		Assert.Equal("no such page", Parse.Line("error vm 0 4096   no such page \t").Text);
+		Assert.Equal("it's 'quoted'", Parse.Line("error vm 0 4096 it's 'quoted'").Text);
+		var e = Assert.Throws<ProtocolException>(() => Parse.Line("read vm 0 4096 a=1 a=2"));
+		Assert.Equal("field 'a' given twice in 'read vm 0 4096 a=1 a=2'", e.Message);
+		e = Assert.Throws<ProtocolException>(() => Parse.Line("read vm 12x 4096"));
+		Assert.Equal("bad offset '12x' in 'read vm 12x 4096'", e.Message);
+	}
+
+	[Fact]
 	public void QuotedPaths()
 	{
 		Assert.Equal("plain/path", Fields.Quote("plain/path"));

@@ -16,19 +16,18 @@ public static class Fields
 		rest = "";
 		while (true)
 		{
-			while (i < line.Length && IsBlank(line[i]))
-				i++;
-			if (i >= line.Length)
+			int skip = line.AsSpan(i).IndexOfAnyExcept(" \t\r");
+			if (skip < 0)
 				return f;
+			i += skip;
 			if (f.Count == max)
 			{
 				rest = line[i..].TrimEnd();
 				return f;
 			}
 			// Most fields have no quotes: take them whole.
-			int e = i;
-			while (e < line.Length && !IsBlank(line[e]) && line[e] != '\'')
-				e++;
+			int e = line.AsSpan(i).IndexOfAny(" \t\r'");
+			e = e < 0 ? line.Length : i + e;
 			if (e == line.Length || IsBlank(line[e]))
 			{
 				f.Add(line[i..e]);

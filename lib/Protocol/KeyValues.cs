@@ -7,24 +7,25 @@ public sealed class KeyValues : List<KeyValuePair<string, string>>
 {
 	/// Parses words of the form key=value. A word without '=', with an
 	/// empty key, or with a key given twice is an error naming it.
-	public static KeyValues Parse(IEnumerable<string> words, string what = "field") => Parse([.. words], 0, what);
-
-	/// Parses words[from..].
-	public static KeyValues Parse(List<string> words, int from, string what = "field")
+	public static KeyValues Parse(IEnumerable<string> words, string what = "field")
 	{
 		var kv = new KeyValues();
-		for (int i = from; i < words.Count; i++)
-		{
-			var w = words[i];
-			int eq = w.IndexOf('=');
-			if (eq <= 0)
-				throw new ProtocolException($"bad {what} '{Protocol.Parse.Clip(w)}' (want key=value)");
-			var key = w[..eq];
-			if (kv.Get(key) is not null)
-				throw new ProtocolException($"{what} '{Protocol.Parse.Clip(key)}' given twice");
-			kv.Add(new(key, w[(eq + 1)..]));
-		}
+		foreach (var w in words)
+			kv.Take(w, what);
 		return kv;
+	}
+
+	/// Adds the field in word, key=value.
+	public void Take(ReadOnlySpan<char> word, string what = "field")
+	{
+		int eq = word.IndexOf('=');
+		if (eq <= 0)
+			throw new ProtocolException($"bad {what} '{Protocol.Parse.Clip(word.ToString())}' (want key=value)");
+		var key = word[..eq];
+		foreach (var kv in this)
+			if (key.SequenceEqual(kv.Key))
+				throw new ProtocolException($"{what} '{Protocol.Parse.Clip(key.ToString())}' given twice");
+		Add(new(key.ToString(), word[(eq + 1)..].ToString()));
 	}
 
 	/// The value of key, or null.

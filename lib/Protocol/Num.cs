@@ -6,13 +6,13 @@ namespace Pager.Protocol;
 public static class Num
 {
 	/// A non-negative number: decimal, or hex with 0x.
-	public static long Parse(string s, string what) =>
+	public static long Parse(ReadOnlySpan<char> s, string what) =>
 		TryParse(s, out long v) ? v : throw new ProtocolException($"bad {what} '{s}'");
 
-	static bool TryParse(string s, out long v)
+	static bool TryParse(ReadOnlySpan<char> s, out long v)
 	{
 		bool ok = s.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-			? long.TryParse(s.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out v)
+			? long.TryParse(s[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out v)
 			: long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out v);
 		return ok && v >= 0;
 	}
@@ -23,7 +23,7 @@ public static class Num
 		if (s.Length == 0)
 			throw new ProtocolException($"bad {what} ''");
 		int shift = char.ToLowerInvariant(s[^1]) switch { 'k' => 10, 'm' => 20, 'g' => 30, 't' => 40, _ => 0 };
-		if (!TryParse(shift == 0 ? s : s[..^1], out long v))
+		if (!TryParse(shift == 0 ? s : s.AsSpan(0, s.Length - 1), out long v))
 			throw new ProtocolException($"bad {what} '{s}'");
 		if (shift > 0 && v > long.MaxValue >> shift)
 			throw new ProtocolException($"bad {what} '{s}': too large");
@@ -35,7 +35,7 @@ public static class Num
 	{
 		string[] units = ["ms", "s", "m", "h"];
 		string u = units.FirstOrDefault(x => s.EndsWith(x) && (x != "s" || !s.EndsWith("ms")) && s.Length > x.Length) ?? "";
-		if (!TryParse(s[..^u.Length], out long n))
+		if (!TryParse(s.AsSpan(0, s.Length - u.Length), out long n))
 			throw new ProtocolException($"bad {what} '{s}'");
 		try
 		{

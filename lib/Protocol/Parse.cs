@@ -41,12 +41,12 @@ public static class Parse
 			Verb.Sync or Verb.Synced => 3,
 			_ => 4,
 		};
-		string text = "";
-		var f = Verbs.HasText(verb) ? Fields.Split(line, fixedCount, out text) : Fields.Split(line);
+		Span<Range> at = stackalloc Range[16];
+		var f = new Words(line, Verbs.HasText(verb) ? fixedCount : int.MaxValue, at);
 		if (f.Count < fixedCount)
 			throw new ProtocolException($"{word} needs {Usage(verb)}");
 
-		var m = new Msg { Verb = verb, Map = f[1], Line = line };
+		var m = new Msg { Verb = verb, Map = f.String(1), Line = line };
 		Names.CheckMap(m.Map);
 		if (Verbs.HasSeq(verb))
 			m.Seq = Num.Parse(f[2], "sequence number");
@@ -61,12 +61,14 @@ public static class Parse
 		}
 		if (verb == Verb.File)
 		{
-			m.Path = f[4];
+			m.Path = f.String(4);
 			m.FileOff = Num.Parse(f[5], "file offset");
 		}
 		if (Verbs.HasText(verb))
-			m.Text = text.Length > 0 ? text : "unspecified error";
-		m.Keys = KeyValues.Parse(f, fixedCount);
+			m.Text = f.Rest.Length > 0 ? f.Rest : "unspecified error";
+		m.Keys = new KeyValues();
+		for (int k = fixedCount; k < f.Count; k++)
+			m.Keys.Take(f[k]);
 		return m;
 	}
 

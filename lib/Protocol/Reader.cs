@@ -9,6 +9,7 @@ public sealed class Reader(Stream input, Decoder.ErrorHandler onError, Func<bool
 	Decoder dec = new();
 	readonly Queue<Msg> ready = new();
 	readonly byte[] buf = new byte[64 << 10];
+	Decoder.MsgHandler? enqueue;
 	bool eof;
 
 	/// Whether a message has been read and not yet taken: Next will not
@@ -32,7 +33,7 @@ public sealed class Reader(Stream input, Decoder.ErrorHandler onError, Func<bool
 				eof = true;
 				break;
 			}
-			dec.Feed(buf.AsSpan(0, n), ready.Enqueue, onError);
+			dec.Feed(buf.AsSpan(0, n), enqueue ??= ready.Enqueue, onError);
 		}
 		return ready.Count > 0 ? ready.Dequeue() : null;
 	}
