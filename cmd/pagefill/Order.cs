@@ -31,8 +31,16 @@ sealed class Order
 	public void Wait(long t, long off, long end)
 	{
 		lock (mu)
-			while (writes.Any(x => x.Key < t && x.Value.Off < end && off < x.Value.End))
+			while (Blocked(t, off, end))
 				Monitor.Wait(mu);
+	}
+
+	bool Blocked(long t, long off, long end)
+	{
+		foreach (var (u, w) in writes)
+			if (u < t && w.Off < end && off < w.End)
+				return true;
+		return false;
 	}
 
 	/// Ticket t's reply has gone out.

@@ -46,12 +46,23 @@ sealed class Replies(int fd, string what, Log log)
 	{
 		if (r.Verb != Verb.Data)
 		{
-			var b = Fit(r);
-			log.Verbose($"-> {Format.Header(r)}");
-			if (batched + b.Length > batch.Length)
+			// The usual reply is formatted straight into the batch; a longer
+			// one is cut to fit first.
+			int max = Format.MaxHeader(r) + 1;
+			var b = max <= batch.Length ? null : Fit(r);
+			if (batched + (b?.Length ?? max) > batch.Length)
 				FlushBatch();
-			b.CopyTo(batch, batched);
-			batched += b.Length;
+			if (b is null)
+			{
+				batched += Format.Header(r, batch.AsSpan(batched));
+				batch[batched++] = (byte)'\n';
+			}
+			else
+			{
+				b.CopyTo(batch, batched);
+				batched += b.Length;
+			}
+			log.Verbose($"-> {Format.Header(r)}");
 			return;
 		}
 		FlushBatch();
