@@ -1,6 +1,6 @@
 namespace Pager.Bench;
 
-public enum Pattern { Seq, Rand, Read }
+public enum Pattern { Seq, Back, Stride8, Rand, Read }
 
 /// The things measured: the kernel's paging of the file, read(2) of it,
 /// the minimal C handler (a thread of the client, and a process of its
@@ -10,8 +10,10 @@ public enum Pattern { Seq, Rand, Read }
 /// (RedisStore), and the file view: a built-in source map read as the file
 /// $PAGERDIR/mnt/NAME, with pread(2) and with mmap(2), from a fresh map
 /// (every page from the source) or from one that has every page already
-/// (FUSE alone; FileViewRunner).
-public enum Sys { Mmap, Read, C, C2, Builtin, Pipeline, Awk, Lib, Redis, ViewRead, ViewMmap, WarmRead, WarmMmap }
+/// (FUSE alone; FileViewRunner). Direct is pagefill -m, the standard pager
+/// on the map's FIFOs without faultcat; Huge the built-in source on a map
+/// of 2 MiB huge pages (hugepages=2m).
+public enum Sys { Mmap, Read, C, C2, Builtin, Pipeline, Awk, Lib, Redis, ViewRead, ViewMmap, WarmRead, WarmMmap, Direct, Huge }
 
 /// One workload: Pages pages of a map of Size bytes touched (or, for
 /// Read, every byte copied out) by Threads threads, faults answered Chunk
@@ -39,8 +41,10 @@ static class Cells
 {
 	public const long K = 1 << 10, M = 1 << 20, G = 1 << 30;
 
-	static readonly Sys[] Faulting = [Sys.Mmap, Sys.C, Sys.C2, Sys.Builtin, Sys.Pipeline, Sys.Awk, Sys.Lib];
-	static readonly Sys[] Reading = [Sys.Mmap, Sys.Read, Sys.C, Sys.C2, Sys.Builtin, Sys.Pipeline, Sys.Awk, Sys.Lib];
+	static readonly Sys[] Faulting = [Sys.Mmap, Sys.C, Sys.C2, Sys.Builtin, Sys.Pipeline, Sys.Direct, Sys.Awk, Sys.Lib];
+	static readonly Sys[] Reading = [Sys.Mmap, Sys.Read, Sys.C, Sys.C2, Sys.Builtin, Sys.Pipeline, Sys.Direct, Sys.Awk, Sys.Lib];
+	/// Scans in each direction, and random chunks: what read-ahead asks for.
+	static readonly Sys[] Scanning = [Sys.C, Sys.Builtin, Sys.Pipeline, Sys.Direct];
 	/// Where the store holds the cell's bytes: the dense file, not the sparse.
 	static readonly Sys[] FaultingStored = [.. Faulting, Sys.Redis], ReadingStored = [.. Reading, Sys.Redis];
 	/// The file view's paths; read() is there for every workload, as the
@@ -70,11 +74,14 @@ static class Cells
 			new(dense, G, Pattern.Rand, n, 1, 4 * K, false, Faulting) { Group = "size" },
 			new(sparse, 16 * G, Pattern.Rand, n, 1, 4 * K, false, Faulting) { Group = "size" },
 			new(dense, 64 * M, Pattern.Seq, 64 * M / 4096, 1, 4 * K, false, Faulting),
-			new(dense, 64 * M, Pattern.Seq, 64 * M / 4096, 1, 64 * K, false, Viewed(Faulting)),
-			new(dense, G, Pattern.Seq, G / 4096, 1, 2 * M, false, FaultingStored),
+			new(dense, 64 * M, Pattern.Seq, 64 * M / 4096, 1, 64 * K, false, Viewed(Faulting)) { Group = "scan" },
+			new(dense, 64 * M, Pattern.Back, 64 * M / 4096, 1, 64 * K, false, Scanning) { Group = "scan" },
+			new(dense, 64 * M, Pattern.Stride8, 64 * M / 4096, 1, 64 * K, false, Scanning) { Group = "scan" },
+			new(dense, 64 * M, Pattern.Rand, 64 * M / 4096, 1, 64 * K, false, Scanning),
+			new(dense, G, Pattern.Seq, G / 4096, 1, 2 * M, false, [.. FaultingStored, Sys.Huge]),
 			new(dense, 64 * M, Pattern.Read, 64 * M / 4096, 1, 4 * K, false, Reading),
 			new(dense, G, Pattern.Read, G / 4096, 1, 64 * K, false, Reading),
-			new(dense, G, Pattern.Read, G / 4096, 1, 2 * M, false, Viewed(ReadingStored)),
+			new(dense, G, Pattern.Read, G / 4096, 1, 2 * M, false, [.. Viewed(ReadingStored), Sys.Huge]),
 			new(dense, G, Pattern.Read, G / 4096, 8, 2 * M, false, Reading),
 		];
 	}
@@ -89,8 +96,12 @@ static class Cells
 			new(sparse, 16 * G, Pattern.Rand, n, 1, 4 * K, false, Faulting) { Group = "size" },
 			new(dense, 16 * M, Pattern.Rand, n, 1, 4 * K, true, Faulting),
 			new(dense, 16 * M, Pattern.Rand, n, 8, 4 * K, false, Faulting),
-			new(dense, 16 * M, Pattern.Seq, 16 * M / 4096, 1, 64 * K, false, Viewed(Faulting)),
-			new(dense, 64 * M, Pattern.Read, 64 * M / 4096, 1, 2 * M, false, Viewed(ReadingStored)),
+			new(dense, 16 * M, Pattern.Seq, 16 * M / 4096, 1, 64 * K, false, Viewed(Faulting)) { Group = "scan" },
+			new(dense, 16 * M, Pattern.Back, 16 * M / 4096, 1, 64 * K, false, Scanning) { Group = "scan" },
+			new(dense, 16 * M, Pattern.Stride8, 16 * M / 4096, 1, 64 * K, false, Scanning) { Group = "scan" },
+			new(dense, 16 * M, Pattern.Rand, 16 * M / 4096, 1, 64 * K, false, Scanning),
+			new(dense, 64 * M, Pattern.Seq, 64 * M / 4096, 1, 2 * M, false, [Sys.C, Sys.Builtin, Sys.Huge]),
+			new(dense, 64 * M, Pattern.Read, 64 * M / 4096, 1, 2 * M, false, [.. Viewed(ReadingStored), Sys.Huge]),
 		];
 	}
 }

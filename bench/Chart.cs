@@ -9,7 +9,8 @@ static class Chart
 {
 	static readonly (Sys S, string Color)[] Bars =
 	[
-		(Sys.Mmap, "#999999"), (Sys.Read, "#cccccc"), (Sys.C2, "#990099"), (Sys.Builtin, "#3366cc"), (Sys.Pipeline, "#ff9900"), (Sys.Awk, "#109618"),
+		(Sys.Mmap, "#999999"), (Sys.Read, "#cccccc"), (Sys.C2, "#990099"), (Sys.Builtin, "#3366cc"), (Sys.Pipeline, "#ff9900"), (Sys.Direct, "#dc3912"), (Sys.Awk, "#109618"),
+		(Sys.Huge, "#0099c6"),
 	];
 	const double Lo = 0.01, Hi = 100;
 	const int Left = 250, Plot = 560, Bar = 11, Top = 60;

@@ -26,6 +26,9 @@ try
 		Console.Error.WriteLine("bench: no out/lib/libpager.so (sh .ci/setup builds it): no C client over libpager");
 		cells = Without(cells, s => s == Sys.Lib);
 	}
+	using var pool = HugePages(cells);
+	if (pool is null)
+		cells = Without(cells, s => s == Sys.Huge);
 	using var store = cells.Any(c => c.Systems.Contains(Sys.Redis)) ? RedisStore.Start(tmp, dense) : null;
 	if (store is null)
 		cells = Without(cells, s => s == Sys.Redis);
@@ -80,6 +83,27 @@ catch (BenchException e)
 finally
 {
 	Directory.Delete(tmp, true);
+}
+
+// The huge pages the huge-page cells' maps need, or null (and why) if
+// the pool cannot be grown by as many.
+static Pager.Tests.HugePool? HugePages(List<Cell> cells)
+{
+	var huge = cells.Where(c => c.Systems.Contains(Sys.Huge)).ToList();
+	if (huge.Count == 0)
+		return null;
+	int pages = (int)(huge.Max(c => c.Size) / (2 * Cells.M)) + 4;
+	try
+	{
+		if (Pager.Tests.HugePool.Unavailable is { } why)
+			throw new InvalidOperationException(why);
+		return Pager.Tests.HugePool.Of(pages);
+	}
+	catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
+	{
+		Console.Error.WriteLine($"bench: no huge-page cells: {e.Message}");
+		return null;
+	}
 }
 
 static List<Cell> Without(List<Cell> cells, Func<Sys, bool> gone) =>

@@ -13,16 +13,16 @@ static class Report
 	{
 		var b = new StringBuilder();
 		b.Append($"\n### {r.Cell.Name}\n\n");
-		b.Append("| path | ms | faults | µs/fault | faults/s | GB/s | × C time | server CPU µs/fault | pager CPU µs/fault | switches/fault | bytes |\n");
-		b.Append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
+		b.Append("| path | ms | faults | requests | µs/fault | faults/s | GB/s | × C time | server CPU µs/fault | pager CPU µs/fault | switches/fault | bytes |\n");
+		b.Append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
 		foreach (var s in r.Cell.Systems)
 		{
 			if (!r.Has(s))
 				continue;
 			bool uffd = s is not (Sys.Mmap or Sys.Read);
-			b.Append($"| {Targets.Name(s)} | {F(r.Ms(s), 1)} | {F(r.Faults(s), 0)} | {F(r.UsPerFault(s), 2)} | {F(r.FaultsPerSec(s), 0)} | " +
+			b.Append($"| {Targets.Name(s)} | {F(r.Ms(s), 1)} | {F(r.Faults(s), 0)} | {(uffd ? F(r.Requests(s), 0) : "")} | {F(r.UsPerFault(s), 2)} | {F(r.FaultsPerSec(s), 0)} | " +
 				$"{F(r.GBps(s), 2)} | {F(r.VsC(s), 2)} | {(uffd ? F(r.ServerUs(s), 2) : "")} | " +
-				$"{(s is Sys.Pipeline or Sys.Awk or Sys.Redis ? Pagers(r, s) : "")} | {(s >= Sys.Builtin ? F(r.Switches(s), 2) : "")} | " +
+				$"{(s is Sys.Pipeline or Sys.Direct or Sys.Awk or Sys.Redis ? Pagers(r, s) : "")} | {(s >= Sys.Builtin ? F(r.Switches(s), 2) : "")} | " +
 				$"{(r.SumOk(s) ? "same" : "DIFFERENT")} |\n");
 		}
 		return b.ToString();
@@ -114,9 +114,11 @@ static class Report
 	/// The key comparison: each path's time per fault over the C handler's.
 	public static string Summary(List<CellResult> cells)
 	{
-		var b = new StringBuilder("| workload | kernel mmap | read() | C handler, own process | built-in source | standard pipeline | awk pager |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+		var b = new StringBuilder("| workload | kernel mmap | read() | C handler, own process | built-in source | built-in source, huge pages | standard pipeline | pagefill -m | awk pager |\n" +
+			"| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
 		foreach (var r in cells)
-			b.Append($"| {r.Cell.Name} | {V(r, Sys.Mmap)} | {V(r, Sys.Read)} | {V(r, Sys.C2)} | {V(r, Sys.Builtin)} | {V(r, Sys.Pipeline)} | {V(r, Sys.Awk)} |\n");
+			b.Append($"| {r.Cell.Name} | {V(r, Sys.Mmap)} | {V(r, Sys.Read)} | {V(r, Sys.C2)} | {V(r, Sys.Builtin)} | {V(r, Sys.Huge)} | {V(r, Sys.Pipeline)} | " +
+				$"{V(r, Sys.Direct)} | {V(r, Sys.Awk)} |\n");
 		return b.ToString();
 	}
 

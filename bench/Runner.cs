@@ -5,8 +5,10 @@ namespace Pager.Bench;
 
 /// One run of one system on one cell. Server is the handler thread (C)
 /// or pagerd; Pager is the pager processes of the pipeline and awk paths.
-/// For the file view's paths Faults is the FUSE read requests the kernel
-/// sent pagerd, and Requests what the map asked of its source meanwhile.
+/// Requests is what the map asked of its pager or source (the C handler:
+/// one fill a fault). For the file view's paths Faults is the FUSE read
+/// requests the kernel sent pagerd, and Requests what the map asked of its
+/// source meanwhile.
 public sealed record Sample(Sys Sys, Cell Cell, int Run, long Ns, long Faults, ulong Sum, Cost Server, Dictionary<string, Cost> Pagers)
 {
 	public Cost Pager => Pagers.Values.Aggregate(default(Cost), (a, b) => a + b);
@@ -54,19 +56,24 @@ sealed unsafe class Runner(Native native, Daemon d, string bin, string? redis)
 	{
 		var r = native.Run(["run", mode, .. c.Args], c.Pinned);
 		return new Sample(s, c, run, long.Parse(r["ns"]), long.Parse(r["faults"]),
-			Convert.ToUInt64(r["sum"], 16), new Cost(long.Parse(r["hcpu"]), 0), []);
+			Convert.ToUInt64(r["sum"], 16), new Cost(long.Parse(r["hcpu"]), 0), []) { Requests = long.Parse(r["faults"]) };
 	}
 
 	Sample Toolkit(Sys s, Cell c, int run)
 	{
 		var name = d.NewName();
-		var src = s == Sys.Builtin ? $" source=file:{c.File}" : "";
+		var src = s switch
+		{
+			Sys.Builtin => $" source=file:{c.File}",
+			Sys.Huge => $" source=file:{c.File} hugepages=2m",
+			_ => "",
+		};
 		d.Call($"new {name} {c.Size} readahead={c.Chunk}{src}");
 		Process? pager = null;
 		try
 		{
 			List<int> pids = [];
-			if (s != Sys.Builtin)
+			if (s is not (Sys.Builtin or Sys.Huge))
 			{
 				pager = StartPager(s, name, c);
 				d.WaitPager(name, pager);
@@ -79,7 +86,7 @@ sealed unsafe class Runner(Native native, Daemon d, string bin, string? redis)
 			var (srv1, pg1) = (Proc.Cost([d.Pid]), Proc.CostByName(pids));
 			watch?.Dispose();
 			var pagers = pg1.ToDictionary(kv => kv.Key, kv => kv.Value - pg.GetValueOrDefault(kv.Key));
-			return new Sample(s, c, run, ns, d.Count(name, "faults"), sum, srv1 - srv, pagers);
+			return new Sample(s, c, run, ns, d.Count(name, "faults"), sum, srv1 - srv, pagers) { Requests = d.Count(name, "requests") };
 		}
 		finally
 		{
@@ -105,7 +112,7 @@ sealed unsafe class Runner(Native native, Daemon d, string bin, string? redis)
 			List<string> argv = [.. c.Pinned ? ["taskset", "-c", "0"] : Array.Empty<string>(), native.LibClient!, "run", "lib", name, .. c.Args[1..]];
 			var r = Native.Pairs(Proc.Run(argv[0], argv.Skip(1), new Dictionary<string, string> { ["PAGERDIR"] = d.Root }));
 			return new Sample(s, c, run, long.Parse(r["ns"]), d.Count(name, "faults"), Convert.ToUInt64(r["sum"], 16),
-				Proc.Cost([d.Pid]) - srv, []);
+				Proc.Cost([d.Pid]) - srv, []) { Requests = d.Count(name, "requests") };
 		}
 		finally
 		{
@@ -117,6 +124,7 @@ sealed unsafe class Runner(Native native, Daemon d, string bin, string? redis)
 	Process StartPager(Sys s, string map, Cell c)
 	{
 		var script = s == Sys.Pipeline ? $"faultcat {map} | pagefill file:{c.File} >\"$PAGERDIR/{map}/fill\""
+			: s == Sys.Direct ? $"exec pagefill -m {map} file:{c.File}"
 			: s == Sys.Redis ? $"faultcat {map} | pagefill '{redis}' >\"$PAGERDIR/{map}/fill\""
 			: $"mawk -W interactive -v F={c.File} '{Awk}' <\"$PAGERDIR/{map}/fault\" >\"$PAGERDIR/{map}/fill\"";
 		var env = new Dictionary<string, string>

@@ -19,8 +19,9 @@
  *	handler start N PROGRAM [ARG...]
  *		the median wall time of N runs of PROGRAM.
  *
- * PATTERN is seq (touch each page in order), rand (in a fixed random
- * order) or read (copy every byte out, a megabyte at a time).  PAGES
+ * PATTERN is seq (touch each page in order), back (in reverse order),
+ * stride8 (every eighth page, then the ones after them), rand (in a
+ * fixed random order) or read (copy every byte out, a megabyte at a time).  PAGES
  * pages are touched, spread evenly over SIZE.  run prints one line:
  * ns= faults= sum= hcpu= (the handler thread's CPU time) readns= copyns=
  * (the handler's time in pread and in UFFDIO_COPY).
@@ -60,7 +61,7 @@
 #endif
 
 enum { Page = 4096, Buf = 1 << 20 };
-enum { Seq, Rand, Read };
+enum { Seq, Rand, Read, Back, Stride8 };
 
 typedef struct Slice Slice;
 struct Slice {
@@ -101,24 +102,37 @@ patternof(char *s)
 		return Rand;
 	if(strcmp(s, "read") == 0)
 		return Read;
+	if(strcmp(s, "back") == 0)
+		return Back;
+	if(strcmp(s, "stride8") == 0)
+		return Stride8;
 	fprintf(stderr, "handler: bad pattern %s\n", s);
 	exit(1);
 }
 
 /*
  * The pages a run touches: n of them, evenly spread over size, in
- * order or shuffled with a fixed seed, so every path sees the same order.
+ * order, in reverse (back), every eighth page and then the pages after
+ * those (stride8: 0, 8, 16, ... 1, 9, 17, ...), or shuffled with a fixed
+ * seed, so every path sees the same order.
  */
 static long*
 touchlist(long size, int pattern, long n)
 {
-	long i, j, t, stride, *p;
+	long i, j, k, t, stride, *p;
 	uint64_t x;
 
 	stride = size / Page / n;
 	p = malloc(n * sizeof p[0]);
 	for(i = 0; i < n; i++)
 		p[i] = i * stride;
+	if(pattern == Back)
+		for(i = 0; i < n; i++)
+			p[i] = (n - 1 - i) * stride;
+	if(pattern == Stride8)
+		for(i = 0, k = 0; k < 8; k++)
+			for(j = k; j < n; j += 8)
+				p[i++] = j * stride;
 	if(pattern != Rand)
 		return p;
 	x = 0x2545f4914f6cdd1dULL;

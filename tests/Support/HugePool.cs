@@ -1,18 +1,27 @@
-using Xunit;
-
 namespace Pager.Tests;
 
 /// The machine's pool of 2 MiB huge pages, grown by Pages for the tests
-/// that use it and put back as it was after them.
+/// (or the benchmark's cells) that use it, and put back as it was after.
 public sealed class HugePool : IDisposable
 {
-	public const int Pages = 16;
+	/// What the tests take: a few maps of a few huge pages.
+	public const int ForTests = 16;
 	const string Knob = "/proc/sys/vm/nr_hugepages";
 	const string Free = "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages";
 	readonly long before;
 
-	public HugePool()
+	public int Pages { get; }
+
+	public HugePool() : this(ForTests)
 	{
+	}
+
+	/// A pool grown by pages (the tests' fixture takes ForTests).
+	public static HugePool Of(int pages) => new(pages);
+
+	HugePool(int pages)
+	{
+		Pages = pages;
 		if (Unavailable is not null)
 			return;
 		before = long.Parse(File.ReadAllText(Knob));
@@ -36,16 +45,5 @@ public sealed class HugePool : IDisposable
 	{
 		if (Unavailable is null)
 			File.WriteAllText(Knob, $"{before}");
-	}
-}
-
-/// A test that needs the pool: skipped, with the reason, where it
-/// cannot be had.
-public sealed class HugePagesFactAttribute : FactAttribute
-{
-	public HugePagesFactAttribute()
-	{
-		if (HugePool.Unavailable is { } why)
-			Skip = why;
 	}
 }
