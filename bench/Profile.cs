@@ -33,7 +33,7 @@ static class Profile
 		using var d = new Daemon(cmds["pagerd"], Path.Combine(tmp, "prof"));
 		var run = new Runner(native, d, cmds.Bin, null);
 		run.Prepare(c);
-		foreach (var s in new[] { Sys.Builtin, Sys.Pipeline, Sys.Awk })
+		foreach (var s in new[] { Sys.Builtin, Sys.Pipeline, Sys.Direct, Sys.Awk })
 		{
 			Strace? st = null;
 			run.Watch = pids => st = new Strace(pids, dir);
