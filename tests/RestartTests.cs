@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text;
 using Pager.Client;
 using Pager.Protocol;
 using Xunit;
@@ -211,6 +212,57 @@ public sealed class RestartTests : PagerdTest
 		d.Restart();
 		Assert.Equal("mine"u8.ToArray(), Cat("m", "0", "4"));
 		Assert.Equal(1, d.Stat("m", "dirty"));
+	}
+
+	/// A keeper answers give only after taking everything sent on its
+	/// other connections: the lines of a pagerd killed just after keeping
+	/// its maps are not overtaken by the next pagerd's give.
+	[Fact]
+	public void KeeperGivesEverythingSentBeforeTheGive()
+	{
+		New("m", 8192, "source=zero");
+		const int n = 64;
+		var keys = Enumerable.Range(0, n).Select(i => $"test/{i}").ToList();
+		int first = Kernel.UnixSocket.Connect(Dir.Keeper(d.Root));
+		int second = -1;
+		try
+		{
+			foreach (var k in keys)
+			{
+				int fd = Kernel.Posix.MemfdCreate(k);
+				Kernel.UnixSocket.Send(first, Encoding.UTF8.GetBytes(KeepLine.Keep(k, "") + "\n"), fd);
+				Kernel.Posix.Close(fd);
+			}
+			second = Kernel.UnixSocket.Connect(Dir.Keeper(d.Root));
+			Kernel.UnixSocket.Send(second, Encoding.UTF8.GetBytes(KeepLine.Give + "\n"));
+			var given = new List<string>();
+			var fds = new List<int>();
+			var lines = new LineBuffer();
+			var buf = new byte[16 << 10];
+			for (bool end = false; !end;)
+			{
+				Assert.True(Kernel.Posix.Poll(second, Kernel.Posix.POLLIN, (int)Cmd.Timeout.TotalMilliseconds), "no answer to give");
+				int got = Kernel.UnixSocket.Receive(second, buf, fds);
+				Assert.True(got > 0, "the keeper closed before end");
+				lines.Feed(buf.AsSpan(0, got), l =>
+				{
+					var m = KeepLine.Parse(l);
+					end |= m.Verb == "end";
+					if (m.Verb == "kept")
+						given.Add(m.Key);
+				}, e => Assert.Fail(e));
+			}
+			fds.ForEach(Kernel.Posix.Close);
+			Assert.Equal(keys.Order(StringComparer.Ordinal), given.Where(k => k.StartsWith("test/")).Order(StringComparer.Ordinal));
+			foreach (var k in keys)
+				Kernel.UnixSocket.Send(first, Encoding.UTF8.GetBytes(KeepLine.Drop(k) + "\n"));
+		}
+		finally
+		{
+			Kernel.Posix.Close(first);
+			if (second >= 0)
+				Kernel.Posix.Close(second);
+		}
 	}
 
 	/// The keeper holds nothing of pagerd's but the maps: a pipe reading

@@ -53,36 +53,57 @@ public sealed class Keeper
 		}
 	}
 
-	/// One pagerd's connection, until it closes.
-	void Serve(int conn)
+	/// One pagerd's connection: what it has sent so far, not yet taken.
+	sealed class Conn(int fd)
 	{
-		var fds = new List<int>();
-		var lines = new LineBuffer();
-		var buf = new byte[16 << 10];
-		loop.Add(conn, Epoll.In, _ =>
-		{
-			int n;
-			try
-			{
-				n = UnixSocket.Receive(conn, buf, fds);
-			}
-			catch (SysException)
-			{
-				n = 0;
-			}
-			if (n > 0)
-				lines.Feed(buf.AsSpan(0, n), l => Line(conn, l, fds), _ => { });
-			if (n == 0)
-			{
-				loop.Remove(conn);
-				Posix.Close(conn);
-				fds.ForEach(Posix.Close);
-			}
-		});
+		public readonly int Fd = fd;
+		public readonly List<int> Fds = [];
+		public readonly LineBuffer Lines = new();
+		public readonly byte[] Buf = new byte[16 << 10];
 	}
 
-	/// One message; its descriptor, if it has one, is the first of fds.
-	void Line(int conn, string line, List<int> fds)
+	readonly List<Conn> conns = [];
+	bool draining;
+
+	/// One pagerd's connection, until it closes.
+	void Serve(int fd)
+	{
+		Posix.SetNonblock(fd, true);
+		var c = new Conn(fd);
+		conns.Add(c);
+		loop.Add(fd, Epoll.In, _ => Read(c));
+	}
+
+	/// Takes one message from c; false when none was waiting or c is closed.
+	/// (A message with a descriptor comes alone from recvmsg.)
+	bool Read(Conn c)
+	{
+		int n;
+		try
+		{
+			n = UnixSocket.Receive(c.Fd, c.Buf, c.Fds);
+		}
+		catch (SysException)
+		{
+			n = 0;
+		}
+		if (n > 0)
+		{
+			c.Lines.Feed(c.Buf.AsSpan(0, n), l => Line(c, l), _ => { });
+			return true;
+		}
+		if (n == 0)
+		{
+			loop.Remove(c.Fd);
+			Posix.Close(c.Fd);
+			c.Fds.ForEach(Posix.Close);
+			conns.Remove(c);
+		}
+		return false;
+	}
+
+	/// One message; its descriptor, if it has one, is the first of c's.
+	void Line(Conn c, string line)
 	{
 		KeepLine m;
 		try
@@ -96,24 +117,42 @@ public sealed class Keeper
 		switch (m.Verb)
 		{
 		case "keep":
-			if (fds.Count == 0)
+			if (c.Fds.Count == 0)
 				return;
 			Drop(m.Key);
-			held[m.Key] = (m.Text, fds[0]);
-			fds.RemoveAt(0);
+			held[m.Key] = (m.Text, c.Fds[0]);
+			c.Fds.RemoveAt(0);
 			break;
 		case "drop":
 			Drop(m.Key);
 			break;
 		case "give":
+			TakeAll(c);
 			foreach (var (key, (text, fd)) in held)
-				UnixSocket.Send(conn, Encoding.UTF8.GetBytes(KeepLine.Kept(key, text) + "\n"), fd);
-			UnixSocket.Send(conn, Encoding.UTF8.GetBytes(KeepLine.End + "\n"));
+				UnixSocket.Send(c.Fd, Encoding.UTF8.GetBytes(KeepLine.Kept(key, text) + "\n"), fd);
+			UnixSocket.Send(c.Fd, Encoding.UTF8.GetBytes(KeepLine.End + "\n"));
 			break;
 		case "bye":
 			done = true;
 			break;
 		}
+	}
+
+	/// Before a give is answered, everything the other connections have
+	/// sent is taken: a pagerd killed just after keeping a map has its
+	/// lines waiting here, and the next pagerd's give must not overtake
+	/// them.
+	void TakeAll(Conn asking)
+	{
+		if (draining)
+			return;
+		draining = true;
+		foreach (var o in conns.ToArray())
+			if (o != asking)
+				while (Read(o))
+				{
+				}
+		draining = false;
 	}
 
 	void Drop(string key)
