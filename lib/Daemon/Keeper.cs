@@ -147,12 +147,18 @@ public sealed class Keeper
 		if (draining)
 			return;
 		draining = true;
-		foreach (var o in conns.ToArray())
-			if (o != asking)
-				while (Read(o))
-				{
-				}
-		draining = false;
+		try
+		{
+			foreach (var o in conns.ToArray())
+				if (o != asking)
+					while (Read(o))
+					{
+					}
+		}
+		finally
+		{
+			draining = false;
+		}
 	}
 
 	void Drop(string key)
