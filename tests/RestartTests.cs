@@ -223,6 +223,8 @@ public sealed class RestartTests : PagerdTest
 		New("m", 8192, "source=zero");
 		const int n = 64;
 		var keys = Enumerable.Range(0, n).Select(i => $"test/{i}").ToList();
+		static void Say(int fd, string line, int passFd = -1) =>
+			Kernel.UnixSocket.Send(fd, Encoding.UTF8.GetBytes(line + "\n"), passFd);
 		int first = Kernel.UnixSocket.Connect(Dir.Keeper(d.Root));
 		int second = -1;
 		try
@@ -230,11 +232,11 @@ public sealed class RestartTests : PagerdTest
 			foreach (var k in keys)
 			{
 				int fd = Kernel.Posix.MemfdCreate(k);
-				Kernel.UnixSocket.Send(first, Encoding.UTF8.GetBytes(KeepLine.Keep(k, "") + "\n"), fd);
+				Say(first, KeepLine.Keep(k, ""), fd);
 				Kernel.Posix.Close(fd);
 			}
 			second = Kernel.UnixSocket.Connect(Dir.Keeper(d.Root));
-			Kernel.UnixSocket.Send(second, Encoding.UTF8.GetBytes(KeepLine.Give + "\n"));
+			Say(second, KeepLine.Give);
 			var given = new List<string>();
 			var fds = new List<int>();
 			var lines = new LineBuffer();
@@ -255,7 +257,7 @@ public sealed class RestartTests : PagerdTest
 			fds.ForEach(Kernel.Posix.Close);
 			Assert.Equal(keys.Order(StringComparer.Ordinal), given.Where(k => k.StartsWith("test/")).Order(StringComparer.Ordinal));
 			foreach (var k in keys)
-				Kernel.UnixSocket.Send(first, Encoding.UTF8.GetBytes(KeepLine.Drop(k) + "\n"));
+				Say(first, KeepLine.Drop(k));
 		}
 		finally
 		{

@@ -74,8 +74,8 @@ public sealed class Keeper
 		loop.Add(fd, Epoll.In, _ => Read(c));
 	}
 
-	/// Takes one message from c; false when none was waiting or c is closed.
-	/// (A message with a descriptor comes alone from recvmsg.)
+	/// Takes what one recvmsg gives of c's (a message with a descriptor
+	/// comes alone); false when nothing was waiting or c is closed.
 	bool Read(Conn c)
 	{
 		int n;
