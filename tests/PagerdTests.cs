@@ -391,6 +391,30 @@ public sealed class PagerdTests : PagerdTest
 		Assert.False(Directory.Exists(d.Root));
 	}
 
+	/// A SIGTERM as soon as pagerd serves is a clean exit like any other:
+	/// status 0, and the namespace removed (the keeper's socket gone with
+	/// it, the keeper having been waited for).
+	[Fact]
+	public void SigtermAtOnceIsACleanExit()
+	{
+		var root = Path.Combine(tmp, "ns");
+		var p = Bg("pagerd", "-f", "-F", "-d", root);
+		Cmd.WaitFor(() => Pagerd.PeerPid(Dir.Socket(root)) != 0, "pagerd to serve");
+		try
+		{
+			Tmds.Linux.LibC.kill(p.Id, Kernel.Posix.SIGTERM);
+			Assert.True(p.WaitForExit((int)Cmd.Timeout.TotalMilliseconds), "pagerd did not exit");
+			Assert.True(p.ExitCode == 0, $"pagerd exited {p.ExitCode}: {Errors(p)}");
+			if (Directory.Exists(root))
+				Assert.Fail($"{root} left, holding: {string.Join(' ', Directory.GetFileSystemEntries(root).Select(Path.GetFileName))}");
+		}
+		finally
+		{
+			if (Pagerd.PeerPid(Dir.Keeper(root)) is var keeper and not 0)
+				Kernel.Posix.Kill(keeper, Kernel.Posix.SIGKILL);
+		}
+	}
+
 	[Fact]
 	public unsafe void FixedAddressThatIsTakenIsAClearError()
 	{

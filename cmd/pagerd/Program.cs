@@ -31,6 +31,23 @@ static unsafe class Pagerd
 	{
 		if (!foreground)
 			return Background(root, files);
+		// The signals are caught before the socket is made: a SIGTERM sent
+		// as soon as pagerd serves is a clean exit too.
+		Server? started = null;
+		bool stopping = false;
+		var gate = new object();
+		void Stop(PosixSignalContext c)
+		{
+			c.Cancel = true;
+			lock (gate)
+			{
+				stopping = true;
+				started?.Stop();
+			}
+		}
+		using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+		using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+		using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => c.Cancel = true);
 		Server srv;
 		try
 		{
@@ -41,11 +58,14 @@ static unsafe class Pagerd
 			Console.Error.WriteLine($"pagerd: {root}: {e.Message}");
 			return 1;
 		}
+		lock (gate)
+		{
+			started = srv;
+			if (stopping)
+				srv.Stop();
+		}
 		if (Environment.GetEnvironmentVariable(Detached) == "1")
 			Detach();
-		using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; srv.Stop(); });
-		using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; srv.Stop(); });
-		using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => c.Cancel = true);
 		Log($"serving {root}");
 		srv.Run();
 		srv.WriteBackAll(TimeSpan.FromSeconds(10));

@@ -38,6 +38,10 @@ public sealed class Keeper
 			Posix.Close(fd);
 		if (Posix.TryLstat(k.path)?.Ino == k.ino)
 			Posix.Unlink(k.path);
+		// Hung up last: a pagerd that said bye waits for this to know the
+		// socket is gone.
+		foreach (var c in k.conns)
+			Posix.Close(c.Fd);
 	}
 
 	void Tick() => done |= Posix.TryLstat(path)?.Ino != ino;

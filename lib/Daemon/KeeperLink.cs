@@ -72,8 +72,15 @@ public sealed class KeeperLink : IDisposable
 		Send(KeepLine.Drop("state/" + m.Name));
 	}
 
-	/// pagerd is exiting cleanly: the keeper lets everything go.
-	public void Bye() => Send(KeepLine.Bye);
+	/// pagerd is exiting cleanly: the keeper lets everything go. It
+	/// hangs up only after removing its socket, so pagerd waits for that
+	/// (up to 5 s) before it removes the namespace the socket is in.
+	public void Bye()
+	{
+		Send(KeepLine.Bye);
+		if (fd >= 0 && !Posix.Poll(fd, Posix.POLLIN, 5000))
+			log($"keeper: still there 5 s after bye; {Dir.Keeper(root)} may be left");
+	}
 
 	void Send(string line, int passFd = -1)
 	{
