@@ -182,10 +182,15 @@ public sealed unsafe class Mapping : IDisposable
 	/// left to write it back to.
 	void Lost()
 	{
-		if (detaching)
-			return;
-		failsafe = new Thread(Reattach) { IsBackground = true, Name = "pager failsafe" };
-		failsafe.Start();
+		// Under the lock Dispose sets detaching in: a failsafe it can see
+		// has been started, and none starts after it.
+		lock (again)
+		{
+			if (detaching)
+				return;
+			failsafe = new Thread(Reattach) { IsBackground = true, Name = "pager failsafe" };
+			failsafe.Start();
+		}
 	}
 
 	/// Attaches again: the same memory, the same userfaultfd, on a new
@@ -279,7 +284,8 @@ public sealed unsafe class Mapping : IDisposable
 	{
 		if (Pointer == null)
 			return;
-		detaching = true;
+		lock (again)
+			detaching = true;
 		if (ctl.Connected)
 			try
 			{
