@@ -275,6 +275,29 @@ public sealed class PagerdTests : PagerdTest
 		Assert.Equal(File.ReadAllBytes(src), ReadAll(m));
 	}
 
+	/// A pager leaves with the fault FIFO full and a message cut short in
+	/// it, and the next opens fault at once, before or after pagerd sees
+	/// the first go. Either way it reads whole messages: the rest of the
+	/// first stream (then its end and a stream of its own), never the next
+	/// stream spliced onto the cut message. The race is run many times.
+	[Fact]
+	public void PagerThatComesAsOneGoesNeverGetsASplicedStream()
+	{
+		const long size = 1 << 30, asked = size / (256 << 10);
+		d.Ctl($"new m {size}");
+		Assert.Equal(0, Cmd.Run("mapctl", "-d", d.Root, "prefetch", "m").Code);
+		for (int round = 0; round < 20; round++)
+		{
+			int full = Streams.OpenFifo(d.Fault("m"), Kernel.Posix.O_RDONLY | Kernel.Posix.O_NONBLOCK);
+			Cmd.WaitFor(() => d.Stat("m", "backlog") > 0, "pagerd to fill the fault FIFO");
+			Kernel.Posix.Close(full);
+			using (var next = new FifoPager(d, "m", _ => null))
+				Cmd.WaitFor(() => next.Failed || next.Seen.Select(r => r.Off).Distinct().Count() == asked, "the next pager to get every request");
+			Cmd.WaitFor(() => d.Get("m", "pager") == "no", "pagerd to see the pager go");
+		}
+		Assert.Equal(asked, d.Stat("m", "outstanding"));
+	}
+
 	[Fact]
 	public void ClientThatExitsMidFaultLeavesPagerdHealthy()
 	{

@@ -150,13 +150,25 @@ public sealed class FifoOut : IDisposable
 			Flush();
 	}
 
+	/// The reader left. The FIFO is made afresh before pagerd's end is
+	/// closed: a reader that opened it after the last one left, before
+	/// pagerd saw that, reads the rest of this stream and then its end,
+	/// as after a restart, and never the next pager's stream spliced onto
+	/// a message cut short.
 	void Gone()
 	{
-		loop.Remove(fd);
-		Posix.Close(fd);
-		fd = -1;
-		head = tail = 0;
-		onGone();
+		try
+		{
+			Posix.Mkfifo(path, 0x180);
+		}
+		finally
+		{
+			loop.Remove(fd);
+			Posix.Close(fd);
+			fd = -1;
+			head = tail = 0;
+			onGone();
+		}
 	}
 
 	public void Dispose()

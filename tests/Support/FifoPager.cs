@@ -7,25 +7,30 @@ namespace Pager.Tests;
 
 /// A pager played by the test: a thread that reads a map's fault FIFO and
 /// answers through its fill FIFO with whatever answer returns (null: no
-/// reply). The requests it saw are kept, in order. What goes wrong on its
-/// thread fails the test when the pager is disposed of, rather than
-/// taking the test host down.
+/// reply). The requests it saw are kept, in order. At the end of a
+/// stream it opens fault again, as pagefill does: a message cut short
+/// there is kept in Cut. What else goes wrong on its thread fails the
+/// test when the pager is disposed of, rather than taking the test host
+/// down.
 public sealed unsafe class FifoPager : IDisposable
 {
 	public readonly ConcurrentQueue<Msg> Seen = new();
+	public readonly ConcurrentQueue<string> Cut = new();
 	readonly Func<Msg, IEnumerable<byte[]>?> answer;
 	readonly Thread thread;
-	readonly int faultFd;
+	readonly string faultPath;
+	int faultFd;
 	readonly FileStream fill;
 	volatile bool stop;
-	Exception? failure;
+	volatile Exception? failure;
 
 	public FifoPager(Pagerd d, string map, Func<Msg, IEnumerable<byte[]>?> answer)
 	{
 		this.answer = answer;
 		// A non-blocking open for reading succeeds at once; pagerd sees the
 		// reader on its next tick and starts writing.
-		faultFd = Posix.Open(d.Fault(map), LibC.O_RDONLY | Posix.O_NONBLOCK);
+		faultPath = d.Fault(map);
+		faultFd = Posix.Open(faultPath, LibC.O_RDONLY | Posix.O_NONBLOCK);
 		fill = new FileStream(d.Fill(map), FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 0);
 		thread = new Thread(Run) { IsBackground = true, Name = "test pager" };
 		thread.Start();
@@ -33,6 +38,9 @@ public sealed unsafe class FifoPager : IDisposable
 	}
 
 	public int Count => Seen.Count;
+
+	/// Something went wrong on its thread; Dispose says what.
+	public bool Failed => failure is not null;
 
 	void Run()
 	{
@@ -56,13 +64,26 @@ public sealed unsafe class FifoPager : IDisposable
 			if (LibC.poll(&p, 1, 50) <= 0)
 				continue;
 			int n = Posix.Read(faultFd, buf, "fault");
-			if (n <= 0)
-			{
-				Thread.Sleep(10); // pagerd closed its end; wait to be stopped
-				continue;
-			}
-			dec.Feed(buf.AsSpan(0, n), Handle, e => throw new InvalidOperationException("pagerd sent " + e));
+			if (n > 0)
+				dec.Feed(buf.AsSpan(0, n), Handle, e => throw new InvalidOperationException("pagerd sent " + e));
+			else if (Reopen())
+				dec.End(Cut.Enqueue);
+			else
+				Thread.Sleep(10); // pagerd closed its end for good; wait to be stopped
 		}
+	}
+
+	/// At the end of a stream: fault again if pagerd made it afresh.
+	bool Reopen()
+	{
+		if (Posix.TryLstat(faultPath) is not { } st || st.Ino == Posix.Fstat(faultFd, faultPath).Ino)
+			return false;
+		int f = Posix.TryOpen(faultPath, LibC.O_RDONLY | Posix.O_NONBLOCK);
+		if (f < 0)
+			return false;
+		Posix.Close(faultFd);
+		faultFd = f;
+		return true;
 	}
 
 	void Handle(Msg m)
