@@ -386,4 +386,28 @@ public class FileViewTests : PagerdTest
 		Cmd.WaitFor(() => Errors(p).Contains("no file view: "), "pagerd to say there is no file view");
 		Assert.Single(Errors(p).Split('\n'), l => l.Contains("file view"));
 	}
+
+	/// Without libfuse3 (here hidden by /dev/null mounted over it, in a
+	/// mount namespace of pagerd's own), pagerd says so once, serves as
+	/// before, and exits cleanly.
+	[Fact]
+	public void WithoutLibfuse3PagerdServesOn()
+	{
+		var lib = Cmd.Run("ldconfig", ["-p"]).Text.Split('\n')
+			.First(l => l.TrimStart().StartsWith("libfuse3.so.3 ")).Split("=> ")[1].Trim();
+		var root = Path.Combine(tmp, "ns");
+		var p = Bg("unshare", "--mount", "--propagation", "private", "sh", "-c",
+			"mount --bind /dev/null \"$1\" && exec \"$2\" -f -d \"$3\"", "sh", lib, Cmd.Bin("pagerd"), root);
+		Cmd.WaitFor(() => File.Exists(Dir.Socket(root)) || p.HasExited, "pagerd to serve");
+		var env = new Dictionary<string, string> { ["PAGERDIR"] = root };
+		var f = RandomFile(8192);
+		Assert.Equal(0, Cmd.Run("mapctl", ["new", "m", "8192", $"source=file:{f}"], null, env).Code);
+		Assert.Equal(File.ReadAllBytes(f), Cmd.Run("mapctl", ["cat", "m"], null, env).Out);
+		Cmd.WaitFor(() => Errors(p).Contains("no file view: "), "pagerd to say there is no file view");
+		Assert.Contains("pagerd: no file view: dlopen libfuse3.so.3 (is libfuse3-3 installed?): No such file or directory", Errors(p));
+		Tmds.Linux.LibC.kill(p.Id, Kernel.Posix.SIGTERM);
+		Assert.True(p.WaitForExit((int)Cmd.Timeout.TotalMilliseconds), "pagerd did not exit");
+		Assert.True(p.ExitCode == 0, $"pagerd exited {p.ExitCode}: {Errors(p)}");
+		Assert.False(Directory.Exists(root), $"{root} left behind");
+	}
 }

@@ -72,6 +72,18 @@ public sealed class NamespaceTests : IDisposable
 		Assert.Empty(Directory.GetFileSystemEntries(target));
 	}
 
+	/// A pagerd that fails part way through starting (here at its ctl FIFO,
+	/// with a directory in the way) says why and leaves nothing of its own.
+	[Fact]
+	public void APagerdThatCannotStartLeavesNothing()
+	{
+		var root = Directory.CreateDirectory(Path.Combine(tmp, "blocked")).FullName;
+		Chmod(root, "700");
+		Directory.CreateDirectory(Path.Combine(root, "ctl"));
+		Assert.Equal($"pagerd: {root}: mkfifo {root}/ctl (there already, and not a FIFO of this user's): File exists", Refused(root));
+		Assert.Equal(["ctl"], Directory.GetFileSystemEntries(root).Select(Path.GetFileName));
+	}
+
 	[Fact]
 	public void SocketAndFifosAreTheOwnersAlone()
 	{

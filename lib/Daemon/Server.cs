@@ -16,7 +16,7 @@ public sealed class Server : IDisposable
 	readonly List<Peer> peers = [];
 	readonly Action<string> log;
 	readonly int listen;
-	readonly FifoIn ctl;
+	readonly FifoIn? ctl;
 	readonly LineBuffer ctlLines = new();
 	bool accepting = true;
 
@@ -30,23 +30,35 @@ public sealed class Server : IDisposable
 		this.log = log;
 		Claim(root);
 		commands = new Commands(root, loop, log, MapCtl);
-		listen = UnixSocket.Listen(Dir.Socket(root));
-		Posix.SetNonblock(listen, true);
-		loop.Add(listen, Epoll.In, _ => Accept());
-		ctl = new FifoIn(loop, Dir.Ctl(root),
-			b => ctlLines.Feed(b, l => FifoLine(null, l), e => log("ctl: " + e)),
-			() => ctlLines.End(l => FifoLine(null, l)));
-		// The keeper starts before the file view is mounted, so that it
-		// holds no descriptor of the mount.
+		listen = -1;
 		var kept = new List<KeeperLink.Kept>();
-		if (keeper is not null)
+		try
 		{
-			commands.Keeper = new KeeperLink(root, keeper, loop, log, () => commands.Maps);
-			kept = commands.Keeper.Open();
+			listen = UnixSocket.Listen(Dir.Socket(root));
+			Posix.SetNonblock(listen, true);
+			loop.Add(listen, Epoll.In, _ => Accept());
+			ctl = new FifoIn(loop, Dir.Ctl(root),
+				b => ctlLines.Feed(b, l => FifoLine(null, l), e => log("ctl: " + e)),
+				() => ctlLines.End(l => FifoLine(null, l)));
+			// The keeper starts before the file view is mounted, so that it
+			// holds no descriptor of the mount.
+			if (keeper is not null)
+			{
+				commands.Keeper = new KeeperLink(root, keeper, loop, log, () => commands.Maps);
+				kept = commands.Keeper.Open();
+			}
+			if (files is not null)
+				commands.Files = Mount(files);
+			commands.Recover(kept);
 		}
-		if (files is not null)
-			commands.Files = Mount(files);
-		commands.Recover(kept);
+		catch
+		{
+			// Nothing of a pagerd that could not start is left but the
+			// maps a keeper holds for the next one.
+			keepAll = kept.Count > 0;
+			Dispose();
+			throw;
+		}
 	}
 
 	/// The file view on dir; without it (no /dev/fuse, no fusermount3,
@@ -63,6 +75,7 @@ public sealed class Server : IDisposable
 		catch (SysException e)
 		{
 			PathGuard.Mounting(null);
+			Posix.Rmdir(dir);
 			log($"no file view: {e.Message}");
 			return null;
 		}
@@ -242,19 +255,20 @@ public sealed class Server : IDisposable
 				f.ForEach(l => log($"map {m.Name}: not written back: {l}"));
 			});
 		loop.Run(100, Tick, log, () => left == 0, Environment.TickCount64 + (long)wait.TotalMilliseconds);
-		unwritten = busy.Count(m => m.DirtyPages + m.Writing > 0);
+		keepAll = busy.Any(m => m.DirtyPages + m.Writing > 0);
 		foreach (var m in busy.Where(m => m.DirtyPages + m.Writing > 0))
 			log($"map {m.Name}: {m.DirtyPages + m.Writing} dirty pages not written back before exit; " +
 				(commands.Keeper is null ? "lost" : "the keeper holds them for the next pagerd"));
 	}
 
-	/// Maps WriteBackAll left dirty: if there are any, the keeper keeps
-	/// every map for the next pagerd instead of letting go.
-	int unwritten;
+	/// Maps are left dirty by WriteBackAll, or were handed back to a
+	/// pagerd that could not start: the keeper keeps every map for the
+	/// next pagerd instead of letting go.
+	bool keepAll;
 
 	public void Dispose()
 	{
-		if (unwritten == 0)
+		if (!keepAll)
 			commands.Keeper?.Bye();
 		commands.Keeper?.Dispose();
 		foreach (var p in peers.ToList())
@@ -265,9 +279,12 @@ public sealed class Server : IDisposable
 			Posix.Rmdir(f.Dir);
 		}
 		commands.Dispose();
-		ctl.Dispose();
-		loop.Remove(listen);
-		Posix.Close(listen);
+		ctl?.Dispose();
+		if (listen >= 0)
+		{
+			loop.Remove(listen);
+			Posix.Close(listen);
+		}
 		Posix.Unlink(Dir.Socket(root));
 		loop.Dispose();
 		try

@@ -84,6 +84,14 @@ public static unsafe class FuseNative
 {
 	const string Lib = "libfuse3.so.3";
 
+	/// Throws, naming the library, when libfuse3 cannot be loaded, rather
+	/// than leaving the first call to fail.
+	public static void Load()
+	{
+		if (!NativeLibrary.TryLoad(Lib, typeof(FuseNative).Assembly, null, out _))
+			throw new SysException("dlopen", Errno.ENOENT, $"{Lib} (is libfuse3-3 installed?)");
+	}
+
 	public const uint FUSE_CAP_AUTO_INVAL_DATA = 1 << 12;
 	public const uint FUSE_CAP_WRITEBACK_CACHE = 1 << 16;
 	public const int FUSE_SET_ATTR_SIZE = 1 << 3;

@@ -29,6 +29,7 @@ public sealed unsafe class FuseSession : IDisposable
 	/// process dies without doing so.
 	public FuseSession(string dir, IFuseFs fs, Action<string> log)
 	{
+		FuseNative.Load();
 		Dir = dir;
 		this.fs = fs;
 		this.log = log;
