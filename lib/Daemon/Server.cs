@@ -61,8 +61,9 @@ public sealed class Server : IDisposable
 		}
 	}
 
-	/// The file view on dir; without it (no /dev/fuse, no fusermount3,
-	/// a mount refused) pagerd serves as before, and says so once.
+	/// The file view on dir; without it (no libfuse3, no /dev/fuse, no
+	/// fusermount3, a mount refused) pagerd serves as before, and says so
+	/// once.
 	FileView? Mount(string dir)
 	{
 		try
