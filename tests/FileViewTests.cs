@@ -393,7 +393,7 @@ public class FileViewTests : PagerdTest
 	[Fact]
 	public void WithoutLibfuse3PagerdServesOn()
 	{
-		var lib = Cmd.Run("ldconfig", ["-p"]).Text.Split('\n')
+		var lib = Cmd.Run("/sbin/ldconfig", ["-p"]).Text.Split('\n')
 			.First(l => l.TrimStart().StartsWith("libfuse3.so.3 ")).Split("=> ")[1].Trim();
 		var root = Path.Combine(tmp, "ns");
 		var p = Bg("unshare", "--mount", "--propagation", "private", "sh", "-c",
