@@ -378,13 +378,20 @@ public class FileViewTests : PagerdTest
 	{
 		var root = Path.Combine(tmp, "ns");
 		var p = Bg("pagerd", "-f", "-d", root, "-m", "/proc/none/mnt");
-		Cmd.WaitFor(() => File.Exists(Dir.Socket(root)), "pagerd to serve");
+		ServesWithoutAFileView(p, root);
+		Assert.Single(Errors(p).Split('\n'), l => l.Contains("file view"));
+	}
+
+	/// The pagerd p on root serves a map byte-exact, and says it has no
+	/// file view.
+	void ServesWithoutAFileView(System.Diagnostics.Process p, string root)
+	{
+		Cmd.WaitFor(() => File.Exists(Dir.Socket(root)) || p.HasExited, "pagerd to serve");
 		var env = new Dictionary<string, string> { ["PAGERDIR"] = root };
 		var f = RandomFile(8192);
 		Assert.Equal(0, Cmd.Run("mapctl", ["new", "m", "8192", $"source=file:{f}"], null, env).Code);
 		Assert.Equal(File.ReadAllBytes(f), Cmd.Run("mapctl", ["cat", "m"], null, env).Out);
 		Cmd.WaitFor(() => Errors(p).Contains("no file view: "), "pagerd to say there is no file view");
-		Assert.Single(Errors(p).Split('\n'), l => l.Contains("file view"));
 	}
 
 	/// Without libfuse3 (here hidden by /dev/null mounted over it, in a
@@ -398,12 +405,7 @@ public class FileViewTests : PagerdTest
 		var root = Path.Combine(tmp, "ns");
 		var p = Bg("unshare", "--mount", "--propagation", "private", "sh", "-c",
 			"mount --bind /dev/null \"$1\" && exec \"$2\" -f -d \"$3\"", "sh", lib, Cmd.Bin("pagerd"), root);
-		Cmd.WaitFor(() => File.Exists(Dir.Socket(root)) || p.HasExited, "pagerd to serve");
-		var env = new Dictionary<string, string> { ["PAGERDIR"] = root };
-		var f = RandomFile(8192);
-		Assert.Equal(0, Cmd.Run("mapctl", ["new", "m", "8192", $"source=file:{f}"], null, env).Code);
-		Assert.Equal(File.ReadAllBytes(f), Cmd.Run("mapctl", ["cat", "m"], null, env).Out);
-		Cmd.WaitFor(() => Errors(p).Contains("no file view: "), "pagerd to say there is no file view");
+		ServesWithoutAFileView(p, root);
 		Assert.Contains("pagerd: no file view: dlopen libfuse3.so.3 (is libfuse3-3 installed?): No such file or directory", Errors(p));
 		Tmds.Linux.LibC.kill(p.Id, Kernel.Posix.SIGTERM);
 		Assert.True(p.WaitForExit((int)Cmd.Timeout.TotalMilliseconds), "pagerd did not exit");

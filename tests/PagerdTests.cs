@@ -285,7 +285,7 @@ public sealed class PagerdTests : PagerdTest
 	{
 		const long size = 1 << 30, asked = size / (256 << 10);
 		d.Ctl($"new m {size}");
-		Assert.Equal(0, Cmd.Run("mapctl", "-d", d.Root, "prefetch", "m").Code);
+		Assert.Equal(0, Mapctl("prefetch", "m").Code);
 		for (int round = 0; round < 20; round++)
 		{
 			int full = Streams.OpenFifo(d.Fault("m"), Kernel.Posix.O_RDONLY | Kernel.Posix.O_NONBLOCK);
